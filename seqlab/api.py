@@ -1,0 +1,110 @@
+"""The Python API around a trained run directory: ``seqlab.load(run_dir).translate([...])``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab.data.collate import pad_sequences
+from seqlab.errors import SeqlabError
+from seqlab.generation import beam_search, greedy_search, strip_special
+from seqlab.models.transformer import Transformer
+from seqlab.text.vocab import CharVocab
+from seqlab.training.checkpoint import load_weights
+
+RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
+
+
+class Seq2SeqPredictor:
+    """A trained encoder-decoder with its vocabulary: text in, text out."""
+
+    def __init__(self, model: Transformer, vocab: CharVocab, *, max_output_len: int, config: object = None):
+        self.model, self.vocab, self.max_output_len, self.config = model, vocab, max_output_len, config
+
+    def _encode_sources(self, texts: Sequence[str]) -> list[list[int]]:
+        limit = self.model.config.max_len
+        encoded = []
+        for i, text in enumerate(texts, 1):
+            ids = self.vocab.encode(text)
+            if not ids:
+                raise SeqlabError(f"input {i} is empty: give some text to translate")
+            if len(ids) > limit:
+                raise SeqlabError(f"input {i} has {len(ids)} tokens; this model reads at most {limit}")
+            encoded.append(ids)
+        return encoded
+
+    @torch.no_grad()
+    def translate(self, texts: str | Sequence[str], *, beam_size: int = 1, alpha: float = 0.6,
+                  batch_size: int = 256) -> list[str]:
+        """Decode each text greedily (beam_size=1) or with beam search and a GNMT length penalty."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        encoded = self._encode_sources(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))  # similar lengths: less padding
+        device = next(self.model.parameters()).device
+        was_training = self.model.training
+        self.model.eval()
+        outputs: list[str] = [""] * len(texts)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src = pad_sequences([encoded[i] for i in chunk], self.vocab.pad_id).to(device)
+            if beam_size > 1:
+                tokens, _ = beam_search(self.model, src, self.max_output_len, beam_size=beam_size, alpha=alpha)
+            else:
+                tokens = greedy_search(self.model, src, self.max_output_len)
+            for i, ids in zip(chunk, strip_special(tokens, self.vocab.eos_id, self.vocab.pad_id), strict=True):
+                outputs[i] = self.vocab.decode(ids)
+        self.model.train(was_training)
+        return outputs
+
+    @torch.no_grad()
+    def attention(self, text: str, *, layer: int = -1) -> tuple[list[str], list[str], np.ndarray]:
+        """Source tokens, output tokens and the cross-attention (T, S) of one decoder layer, head-averaged."""
+        output = self.translate(text)[0]
+        src = torch.tensor([self._encode_sources([text])[0]])
+        tgt_in = torch.tensor([[self.vocab.bos_id, *self.vocab.encode(output)]])
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        memory, mask = self.model.encode(src.to(device))
+        _, weights = self.model.decode(tgt_in.to(device), memory, mask, need_weights=True)
+        heatmap = weights[layer][0].float().mean(0).cpu().numpy()  # (T, S): average over heads
+        out_tokens = [*output, "<eos>"]
+        src_tokens = [self.vocab.tokens[i] for i in src[0].tolist()]
+        return src_tokens, out_tokens, heatmap[: len(out_tokens)]
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise SeqlabError(f"{run_dir}: no such model directory")
+    for name in RUN_FILES:
+        if not (run_dir / name).is_file():
+            raise SeqlabError(f"{run_dir}: missing {name} (is this a directory written by seqlab train/demo?)")
+    return run_dir
+
+
+def read_run_config(run_dir: str | Path):
+    """config.json -> the task's typed run config."""
+    from seqlab.config import from_dict
+    from seqlab.tasks import get_task
+
+    path = Path(run_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise SeqlabError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
+    task = get_task(data.get("task", ""))
+    return from_dict(task.RunConfig, data)
+
+
+def load(run_dir: str | Path, *, device: str = "cpu") -> Seq2SeqPredictor:
+    """Load a trained run directory (config.json, vocab.json, model.safetensors)."""
+    run_dir = check_run_dir(run_dir)
+    cfg = read_run_config(run_dir)
+    model = Transformer.from_config(cfg.model)
+    load_weights(model, run_dir / "model.safetensors")
+    vocab = CharVocab.load(run_dir / "vocab.json")
+    return Seq2SeqPredictor(model.to(device).eval(), vocab, max_output_len=cfg.data.max_target_len, config=cfg)

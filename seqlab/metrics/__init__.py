@@ -1,0 +1,5 @@
+"""Evaluation metrics, one function or class per metric."""
+
+from seqlab.metrics.sequence import exact_match
+
+__all__ = ["exact_match"]
