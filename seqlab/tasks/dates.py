@@ -96,8 +96,12 @@ def score(predictor: Seq2SeqPredictor, pairs: list[DatePair], *, beam_size: int 
     return exact_match(predictions, [p.target for p in pairs]), predictions
 
 
-def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True) -> dict:
-    """Train, evaluate on the test set and write the run directory; returns the metrics."""
+def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None
+          ) -> dict:
+    """Train, evaluate on the test set and write the run directory; returns the metrics.
+
+    The data are generated, so ``data_dir`` is not read (every task takes it).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

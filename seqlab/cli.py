@@ -1,0 +1,195 @@
+"""The ``seqlab`` command line.
+
+    seqlab demo [--out DIR] [--minutes M]
+    seqlab train CONFIG [--out DIR] [--data-dir D] [--key.sub=value ...]
+    seqlab eval MODEL_DIR [--beam N]
+    seqlab translate|predict MODEL_DIR [TEXT ...]      (texts from standard input when none are given)
+    seqlab generate MODEL_DIR [PROMPT]
+
+Bad input gets one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from seqlab.errors import ConfigError, SeqlabError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the command and how to get help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _split_overrides(extra: Sequence[str]) -> list[str]:
+    """Unknown arguments of ``train`` must be ``--key.sub=value`` or ``--key.sub value`` overrides."""
+    overrides, i = [], 0
+    while i < len(extra):
+        arg = extra[i]
+        if not arg.startswith("--") or "." not in arg.split("=", 1)[0]:
+            raise ConfigError(f"unknown option {arg!r} (config overrides look like --model.d_model=256)")
+        if "=" not in arg:
+            if i + 1 >= len(extra) or extra[i + 1].startswith("--"):
+                raise ConfigError(f"override {arg!r} needs a value: {arg}=VALUE")
+            arg, i = f"{arg}={extra[i + 1]}", i + 1
+        overrides.append(arg[2:])
+        i += 1
+    return overrides
+
+
+def _texts(args: argparse.Namespace) -> list[str]:
+    texts = list(args.text)
+    if not texts:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise SeqlabError("no input text: pass TEXT arguments or pipe lines on standard input")
+        texts = [line.rstrip("\n") for line in sys.stdin]
+    for i, text in enumerate(texts, 1):
+        if not text.strip():
+            raise SeqlabError(f"input {i} is empty: give some text")
+    return texts
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from seqlab.runner import demo
+
+    print(f"seqlab demo: date normalisation with a Transformer, up to {args.minutes:g} minutes, into {args.out}")
+    metrics = demo(args.out, minutes=args.minutes, progress=not args.quiet)
+    _report(metrics, Path(args.out))
+    print(f"\nTry: seqlab translate {args.out} \"4th of July 2019\"")
+
+
+def _report(metrics: dict, out: Path) -> None:
+    print(f"\nexact match on {metrics['n_test']} held-out test dates: {metrics['exact_match']:.4f}")
+    print(f"{metrics['steps']} steps, {metrics['parameters']:,} parameters, {metrics['precision']} on "
+          f"{metrics['device']}, {metrics['total_seconds']:.0f} s in all")
+    width = max(len(e["source"]) for e in metrics["examples"])
+    for e in metrics["examples"]:
+        print(f"  {e['source']:<{width}}  ->  {e['prediction']}")
+    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir() if not p.name.startswith('.')))} to {out}/")
+
+
+def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
+    from seqlab.runner import train
+
+    if args.data_dir:
+        os.environ["SEQLAB_DATA_DIR"] = args.data_dir
+    out = args.out or str(Path("runs") / Path(args.config).stem)
+    metrics = train(args.config, out, overrides=_split_overrides(extra), data_dir=args.data_dir,
+                    progress=not args.quiet)
+    _report(metrics, Path(out))
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from seqlab.api import check_run_dir, read_run_config
+    from seqlab.io import write_json
+    from seqlab.tasks import get_task
+
+    run_dir = check_run_dir(args.model_dir)
+    task = get_task(read_run_config(run_dir).task)
+    result = task.evaluate(run_dir, beam_size=args.beam)
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics[f"eval_beam{args.beam}"] = result
+    write_json(metrics_path, metrics)
+    print(json.dumps(result, indent=2))
+
+
+def cmd_translate(args: argparse.Namespace) -> None:
+    from seqlab.api import load
+
+    predictor = load(args.model_dir)
+    for output in predictor.translate(_texts(args), beam_size=args.beam, alpha=args.alpha):
+        print(output)
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from seqlab.api import check_run_dir, read_run_config
+
+    task = read_run_config(check_run_dir(args.model_dir)).task
+    raise SeqlabError(f"{args.model_dir} holds a '{task}' sequence-to-sequence model, which translates; "
+                      f"generate needs a language model (use: seqlab translate {args.model_dir} TEXT)")
+
+
+def build_parser() -> _Parser:
+    from seqlab import __version__
+
+    parser = _Parser(prog="seqlab", description="Sequence models from bag-of-words to Transformers: "
+                     "train, evaluate and use them.")
+    parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="train the date-normalisation Transformer (no download) and report",
+                       description="Generate free-form dates in English, French, German and Spanish, train a "
+                       "character-level Transformer to write them as ISO 8601, report exact match on held-out "
+                       "dates, and save model, vocabulary, metrics and plots.")
+    p.add_argument("--out", default="runs/demo", help="run directory to write (default: runs/demo)")
+    p.add_argument("--minutes", type=float, default=4.0, help="time budget for the whole run (default: 4)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("train", help="train from a YAML config, with --key.sub=value overrides",
+                       description="Train the recipe a config file describes (see configs/). Any config key "
+                       "can be overridden: --model.d_model=256 --train.steps=500.")
+    p.add_argument("config", help="YAML config file, e.g. configs/dates_transformer.yaml")
+    p.add_argument("--out", help="run directory (default: runs/<config name>)")
+    p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("eval", help="score a trained run directory on its test set",
+                       description="Re-evaluate MODEL_DIR on its task's test set; adds the result to metrics.json.")
+    p.add_argument("model_dir")
+    p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
+
+    for name, text in [("translate", "map texts through a sequence-to-sequence model"),
+                       ("predict", "run a trained model on texts (for seq2seq models, as translate)")]:
+        p = sub.add_parser(name, help=text, description=f"{text[0].upper()}{text[1:]}. Texts come from the "
+                           "arguments, or one per line on standard input.")
+        p.add_argument("model_dir")
+        p.add_argument("text", nargs="*", help="input texts")
+        p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
+        p.add_argument("--alpha", type=float, default=0.6, help="beam length penalty ((5+|Y|)/6)^alpha")
+
+    p = sub.add_parser("generate", help="sample text from a language model",
+                       description="Generate text from a trained language model.")
+    p.add_argument("model_dir")
+    p.add_argument("prompt", nargs="?", default="")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    if args.command in ("translate", "predict"):  # texts given after an option land in ``extra``
+        args.text += [arg for arg in extra if not arg.startswith("-")]
+        extra = [arg for arg in extra if arg.startswith("-")]
+    if extra and args.command != "train":
+        parser.error(f"unrecognized arguments for {args.command}: {' '.join(extra)}")
+    commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_translate, "predict": cmd_translate,
+                "generate": cmd_generate}
+    try:
+        if args.command == "train":
+            cmd_train(args, extra)
+        else:
+            commands[args.command](args)
+    except SeqlabError as err:
+        print(f"seqlab {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"seqlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

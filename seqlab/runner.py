@@ -1,0 +1,43 @@
+"""Config files -> typed run configs -> trained run directories (shared by the CLI and the Python API)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from seqlab.config import apply_overrides, from_dict, read_config_file, to_dict
+from seqlab.errors import ConfigError
+from seqlab.tasks import get_task, task_names
+
+
+def build_run_config(data: dict[str, Any] | Any, overrides: list[str] = ()) -> Any:
+    """A config dict (or a typed config) plus dotted overrides -> the task's typed RunConfig."""
+    data = to_dict(data) if dataclasses.is_dataclass(data) else dict(data)
+    data = apply_overrides(data, list(overrides))
+    if "task" not in data:
+        raise ConfigError(f"the config names no task (add 'task: NAME', one of: {', '.join(task_names())})")
+    return from_dict(get_task(data["task"]).RunConfig, data)
+
+
+def train(config: str | Path | dict | Any, out: str | Path | None = None, *, overrides: list[str] = (),
+          data_dir: str | Path | None = None, progress: bool = True) -> dict:
+    """Train from a YAML file, a dict or a typed config; write the run directory; return its metrics."""
+    if isinstance(config, str | Path):
+        data, default_out = read_config_file(config), Path("runs") / Path(config).stem
+    else:
+        data, default_out = config, Path("runs") / "run"
+    cfg = build_run_config(data, overrides)
+    task = get_task(cfg.task)
+    return task.train(cfg, Path(out) if out else default_out, progress=progress, data_dir=data_dir)
+
+
+def demo(out: str | Path = "runs/demo", *, minutes: float = 4.0, progress: bool = True) -> dict:
+    """The main job: train the date-normaliser within ``minutes`` (everything included) and report."""
+    from seqlab.tasks import dates
+
+    if minutes <= 0.5:
+        raise ConfigError(f"--minutes must be more than 0.5, got {minutes}")
+    cfg = dates.RunConfig()
+    cfg.train.max_minutes = minutes - max(0.25, 0.05 * minutes)  # leave time to test, save and plot
+    return dates.train(cfg, out, progress=progress)
