@@ -49,23 +49,16 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
         return from_dict(typ, value, prefix=f"{key}.")
     if typ is Any:
         return value
-    if typ is bool:
-        if isinstance(value, bool):
-            return value
-    elif typ is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)  # YAML 1.1 reads "1e-3" as a string
-            except ValueError:
-                pass
-    elif typ is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif typ is str:
-        if isinstance(value, str):
-            return value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if typ is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads "1e-3" as a string
+        except ValueError:
+            pass
+    if (typ is float and is_number) or (typ is int and is_number and isinstance(value, int)):
+        return typ(value)
+    if (typ is bool and isinstance(value, bool)) or (typ is str and isinstance(value, str)):
+        return value
     raise ConfigError(f"config key '{key}' expects {getattr(typ, '__name__', typ)}, got {value!r}")
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: works headless and in CI
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from seqlab.io import atomic_write  # noqa: E402
+from seqlab.io import atomic_write
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:

@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+import seqlab
+from seqlab.cli import main
+
+TINY = ["--model.d_model=32", "--model.d_ff=64", "--model.n_encoder_layers=1", "--model.n_decoder_layers=1",
+        "--train.steps=20", "--train.eval_every=10", "--data.n_dev=20", "--data.n_test=50", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "dates"
+    assert main(["train", "configs/dates_transformer.yaml", "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_train_writes_a_complete_run_directory(run_dir):
+    for name in ["config.json", "metrics.json", "vocab.json", "model.safetensors", "history.json",
+                 "learning_curve.png", "attention.png"]:
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert 0.0 <= metrics["exact_match"] <= 1.0 and metrics["n_test"] == 50 and metrics["steps"] == 20
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"]["d_model"] == 32 and config["task"] == "dates"
+    assert (run_dir / "attention.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_translate_and_predict(run_dir, capsys, monkeypatch):
+    assert main(["translate", str(run_dir), "4th of July 2019", "--beam", "3"]) == 0
+    assert capsys.readouterr().out.count("\n") == 1
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("07/04/19\n4 Jul. '19\n"))
+    assert main(["predict", str(run_dir)]) == 0
+    assert capsys.readouterr().out.count("\n") == 2
+
+
+def test_python_api_matches_cli(run_dir, capsys):
+    model = seqlab.load(run_dir)
+    main(["translate", str(run_dir), "le 1er mai 2020"])
+    assert capsys.readouterr().out.strip() == model.translate(["le 1er mai 2020"])[0]
+
+
+def test_eval_rescores_and_records(run_dir, capsys):
+    assert main(["eval", str(run_dir)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert result["exact_match"] == metrics["exact_match"] == metrics["eval_beam1"]["exact_match"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "configs/dates_transformer.yaml", "--model.d_modle=3"], "unknown config key 'model.d_modle'"),
+    (["train", "configs/dates_transformer.yaml", "--bogus"], "unknown option '--bogus'"),
+    (["train", "configs/dates_transformer.yaml", "--train.steps=many"], "'train.steps' expects int"),
+    (["train", "no/such/config.yaml"], "cannot read config no/such/config.yaml"),
+    (["translate", "no/such/run", "x"], "no/such/run: no such model directory"),
+    (["eval", "."], "missing config.json"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_empty_text_and_wrong_command_for_model(run_dir, capsys):
+    assert main(["translate", str(run_dir), "  "]) == 2
+    assert "input 1 is empty" in capsys.readouterr().err
+    assert main(["generate", str(run_dir)]) == 2
+    assert "use: seqlab translate" in capsys.readouterr().err
+
+
+def test_console_entry_point_help_and_usage_errors():
+    run = lambda *args: subprocess.run([sys.executable, "-m", "seqlab", *args], capture_output=True, text=True)  # noqa: E731
+    for command in ["demo", "train", "eval", "translate", "predict", "generate"]:
+        result = run(command, "--help")
+        assert result.returncode == 0 and "usage: seqlab " + command in result.stdout
+    result = run("demo", "--no-such-flag")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
