@@ -20,7 +20,8 @@ class Seq2SeqModel(Protocol):
     pad_id: int
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
-    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor) -> tuple: ...
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *,
+               last_only: bool = False) -> tuple: ...
     def start_decoding(self, memory: torch.Tensor, memory_mask: torch.Tensor, max_len: int) -> Any: ...
     def decode_step(self, tokens: torch.Tensor, state: Any, input_pos: torch.Tensor) -> torch.Tensor: ...
 
@@ -41,7 +42,7 @@ class _StepLogits:
     def __call__(self, prefix: torch.Tensor) -> torch.Tensor:
         t = prefix.size(1) - 1
         if self.state is None:  # recompute the whole prefix: O(T^2) per step, the reference path
-            return self.model.decode(prefix, self.memory, self.memory_mask)[0][:, -1]
+            return self.model.decode(prefix, self.memory, self.memory_mask, last_only=True)[0][:, -1]
         input_pos = torch.tensor([t], device=prefix.device)
         return self.model.decode_step(prefix[:, -1:], self.state, input_pos)[:, -1]
 

@@ -201,10 +201,13 @@ class Transformer(nn.Module):
         return self.encoder(src, mask), mask
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
-               *, need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
-        """tgt_in (B, T) -> logits (B, T, V), cross-attention weights per layer (B, H, T, S) or None."""
+               *, need_weights: bool = False, last_only: bool = False) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+        """tgt_in (B, T) -> logits (B, T, V) (or (B, 1, V) with ``last_only``), cross weights per layer or None.
+
+        ``last_only`` skips the output projection of positions an uncached decoder would throw away.
+        """
         hidden, weights = self.decoder(tgt_in, memory, memory_mask, need_weights=need_weights)
-        return self.generator(hidden), weights
+        return self.generator(hidden[:, -1:] if last_only else hidden), weights
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         memory, memory_mask = self.encode(src)

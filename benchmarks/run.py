@@ -1,0 +1,62 @@
+"""Benchmark runner: prints a table and writes JSON (benchmarks/results/<name>.json).
+
+    python benchmarks/run.py                 # every benchmark
+    python benchmarks/run.py transformer     # one
+    python benchmarks/run.py --quick         # small sizes, a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import transformer_vs_torch  # noqa: E402
+
+BENCHMARKS = {"transformer": transformer_vs_torch.run}
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu": platform.processor() or platform.machine(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def print_table(rows: list[dict]) -> None:
+    print(f"{'benchmark':<12} {'what':<52} {'prec':<5} {'ours':>10} {'reference':>10} {'ratio':>7}")
+    for r in rows:
+        if "ratio" in r:
+            print(f"{r['benchmark']:<12} {r['what']:<52} {r['precision']:<5} {r['ours']:>10.0f} "
+                  f"{r['reference']:>10.0f} {r['ratio']:>6.2f}x")
+        else:
+            print(f"{r['benchmark']:<12} {r['what']:<52} {r['precision']:<5} {r.get('note', '')}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", choices=[[], *BENCHMARKS], help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not numbers to report")
+    parser.add_argument("--force-bf16", action="store_true", help="time bf16 even where the CPU emulates it")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"), help="JSON output directory")
+    args = parser.parse_args()
+    for name in args.names or list(BENCHMARKS):
+        start = time.perf_counter()
+        rows = BENCHMARKS[name](quick=args.quick, force_bf16=args.force_bf16)
+        print_table(rows)
+        out = Path(args.out) / f"{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"name": name, "quick": args.quick, "machine": machine(), "rows": rows,
+                                   "seconds": round(time.perf_counter() - start, 1)}, indent=2))
+        print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

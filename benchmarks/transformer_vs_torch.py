@@ -1,0 +1,154 @@
+"""Our Transformer vs torch.nn.Transformer of the same size: training and greedy-decoding tokens/s.
+
+Both models get the same embeddings (scaled, sinusoidal positions), the same tied output layer,
+the same data and optimizer; runs are interleaved (ours, reference, ours, ...) and the best
+round is kept, so background load hits both alike.
+
+Decoding: torch.nn.Transformer has no KV cache, so the usual way to decode with it re-runs the
+decoder over the whole prefix at every step. We report our cached decoding and, for the same
+work, our uncached decoding too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqlab.generation import greedy_search
+from seqlab.models import Transformer, TransformerConfig
+from seqlab.nn import ScaledEmbedding, SinusoidalPositionalEncoding, padding_mask
+from seqlab.training.trainer import native_bf16
+
+
+class TorchSeq2Seq(nn.Module):
+    """torch.nn.Transformer with the embeddings and generator of the paper, for a like-for-like run."""
+
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.embed = ScaledEmbedding(cfg.src_vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
+        self.positional = SinusoidalPositionalEncoding(cfg.d_model, cfg.max_len)
+        self.core = nn.Transformer(cfg.d_model, cfg.n_heads, cfg.n_encoder_layers, cfg.n_decoder_layers,
+                                   cfg.d_ff, cfg.dropout, batch_first=True)
+        self.generator = nn.Linear(cfg.d_model, cfg.tgt_vocab_size, bias=False)
+        self.generator.weight = self.embed.weight
+        self.pad_id, self.label_smoothing = cfg.pad_id, cfg.label_smoothing
+
+    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.embed(tokens) + self.positional(torch.arange(tokens.size(1)))
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        causal = nn.Transformer.generate_square_subsequent_mask(tgt_in.size(1), dtype=torch.bool)
+        pad = src == self.pad_id
+        hidden = self.core(self._embed(src), self._embed(tgt_in), tgt_mask=causal, src_key_padding_mask=pad,
+                           memory_key_padding_mask=pad)
+        return self.generator(hidden)
+
+    def loss(self, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        logits = self(src, tgt[:, :-1])
+        return F.cross_entropy(logits.flatten(0, 1).float(), tgt[:, 1:].flatten(), ignore_index=self.pad_id,
+                               label_smoothing=self.label_smoothing)
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, steps: int, bos: int) -> torch.Tensor:
+        pad = src == self.pad_id
+        memory = self.core.encoder(self._embed(src), src_key_padding_mask=pad)
+        out = torch.full((src.size(0), 1), bos, dtype=torch.long)
+        for _ in range(steps):
+            t = out.size(1)
+            causal = nn.Transformer.generate_square_subsequent_mask(t, dtype=torch.bool)
+            hidden = self.core.decoder(self._embed(out), memory, tgt_mask=causal, memory_key_padding_mask=pad)
+            out = torch.cat([out, self.generator(hidden[:, -1]).argmax(-1, keepdim=True)], dim=1)
+        return out[:, 1:]
+
+
+def _batch(cfg: TransformerConfig, batch: int, src_len: int, tgt_len: int, seed: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, cfg.src_vocab_size, (batch, src_len), generator=g)
+    tgt = torch.randint(4, cfg.tgt_vocab_size, (batch, tgt_len + 1), generator=g)
+    src[: batch // 4, src_len * 3 // 4 :] = cfg.pad_id  # some padding, as in real batches
+    tgt[:, 0] = cfg.bos_id
+    return {"src": src, "tgt": tgt}
+
+
+def _train_rate(model: nn.Module, batch: dict, steps: int, bf16: bool) -> float:
+    """Training tokens (source + target) per second over ``steps`` optimizer steps."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    model.train()
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model.loss(**batch)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()  # warm-up: allocator, kernels
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    tokens = batch["src"].numel() + batch["tgt"].numel() - batch["tgt"].size(0)
+    return tokens * steps / (time.perf_counter() - start)
+
+
+def _decode_rate(decode: Callable[[], torch.Tensor], n_tokens: int, bf16: bool) -> float:
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        decode()
+        start = time.perf_counter()
+        decode()
+    return n_tokens / (time.perf_counter() - start)
+
+
+def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
+    torch.manual_seed(0)
+    cfg = TransformerConfig.from_name("small", src_vocab_size=8000, tgt_vocab_size=8000, share_embeddings=True,
+                                      max_len=256)
+    ours = Transformer.from_config(cfg)
+    ref = TorchSeq2Seq(cfg)
+    batch_size, src_len, tgt_len, steps = (16, 24, 24, 3) if quick else (32, 48, 48, 8)
+    dec_batch, dec_steps = (8, 16) if quick else (32, 48)
+    batch = _batch(cfg, batch_size, src_len, tgt_len, seed=1)
+    src = _batch(cfg, dec_batch, src_len, 1, seed=2)["src"]
+    precisions = ["fp32"] + (["bf16"] if native_bf16(torch.device("cpu")) or force_bf16 else [])
+    rows = []
+    for precision in precisions:
+        bf16 = precision == "bf16"
+        best: dict[str, float] = {}
+        for _ in range(1 if quick else 3):  # interleaved rounds; keep each side's best
+            for name, rate in [("ours", lambda: _train_rate(ours, batch, steps, bf16)),
+                               ("torch", lambda: _train_rate(ref, batch, steps, bf16))]:
+                best[f"train_{name}"] = max(best.get(f"train_{name}", 0.0), rate())
+            ours.eval(), ref.eval()
+            ours.eos_id = -1  # never stop early: every run decodes exactly dec_steps tokens
+            n = dec_batch * dec_steps
+            for name, rate in [
+                ("ours_cached", lambda: _decode_rate(lambda: greedy_search(ours, src, dec_steps), n, bf16)),
+                ("ours_uncached", lambda: _decode_rate(
+                    lambda: greedy_search(ours, src, dec_steps, use_cache=False), n, bf16)),
+                ("torch", lambda: _decode_rate(lambda: ref.greedy(src, dec_steps, cfg.bos_id), n, bf16)),
+            ]:
+                best[f"decode_{name}"] = max(best.get(f"decode_{name}", 0.0), rate())
+            ours.eos_id = cfg.eos_id
+        rows += [
+            {"benchmark": "transformer", "what": "train tokens/s", "precision": precision,
+             "ours": best["train_ours"], "reference": best["train_torch"],
+             "ratio": best["train_ours"] / best["train_torch"]},
+            {"benchmark": "transformer", "what": "greedy decode tokens/s (cached vs nn.Transformer)",
+             "precision": precision, "ours": best["decode_ours_cached"], "reference": best["decode_torch"],
+             "ratio": best["decode_ours_cached"] / best["decode_torch"]},
+            {"benchmark": "transformer", "what": "greedy decode tokens/s (both uncached)",
+             "precision": precision, "ours": best["decode_ours_uncached"], "reference": best["decode_torch"],
+             "ratio": best["decode_ours_uncached"] / best["decode_torch"]},
+        ]
+    if "bf16" not in precisions:
+        rows.append({"benchmark": "transformer", "what": "bf16 skipped", "precision": "bf16",
+                     "note": "this CPU has no native bf16 (PyTorch would emulate it ~100x slower than fp32); "
+                             "pass --force-bf16 to time it anyway"})
+    setup = {"model": "small preset (d=256, h=4, ff=1024, 3+3 layers, vocab 8000, tied)",
+             "train_batch": f"{batch_size}x{src_len} -> {tgt_len}", "decode": f"{dec_batch} sources x {dec_steps} steps"}
+    for row in rows:
+        row["setup"] = setup
+    return rows
