@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import transformer_vs_torch  # noqa: E402
+import transformer_vs_torch
 
 BENCHMARKS = {"transformer": transformer_vs_torch.run}
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from seqlab.generation import greedy_search
 from seqlab.models import Transformer, TransformerConfig
-from seqlab.nn import ScaledEmbedding, SinusoidalPositionalEncoding, padding_mask
+from seqlab.nn import ScaledEmbedding, SinusoidalPositionalEncoding
 from seqlab.training.trainer import native_bf16
 
 
@@ -102,6 +102,26 @@ def _decode_rate(decode: Callable[[], torch.Tensor], n_tokens: int, bf16: bool) 
     return n_tokens / (time.perf_counter() - start)
 
 
+def _one_round(ours: Transformer, ref: TorchSeq2Seq, batch: dict, steps: int, src: torch.Tensor,
+               dec_steps: int, bf16: bool) -> dict[str, float]:
+    rates = {"train_ours": _train_rate(ours, batch, steps, bf16), "train_torch": _train_rate(ref, batch, steps, bf16)}
+    ours.eval(), ref.eval()
+    n = src.size(0) * dec_steps
+    eos = ours.eos_id
+    ours.eos_id = -1  # never stop early: every run decodes exactly dec_steps tokens
+    rates["decode_ours_cached"] = _decode_rate(lambda: greedy_search(ours, src, dec_steps), n, bf16)
+    rates["decode_ours_uncached"] = _decode_rate(lambda: greedy_search(ours, src, dec_steps, use_cache=False),
+                                                 n, bf16)
+    rates["decode_torch"] = _decode_rate(lambda: ref.greedy(src, dec_steps, ours.bos_id), n, bf16)
+    ours.eos_id = eos
+    return rates
+
+
+def _row(what: str, precision: str, ours: float, reference: float) -> dict:
+    return {"benchmark": "transformer", "what": what, "precision": precision, "ours": ours,
+            "reference": reference, "ratio": ours / reference}
+
+
 def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
     torch.manual_seed(0)
     cfg = TransformerConfig.from_name("small", src_vocab_size=8000, tgt_vocab_size=8000, share_embeddings=True,
@@ -118,37 +138,22 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
         bf16 = precision == "bf16"
         best: dict[str, float] = {}
         for _ in range(1 if quick else 3):  # interleaved rounds; keep each side's best
-            for name, rate in [("ours", lambda: _train_rate(ours, batch, steps, bf16)),
-                               ("torch", lambda: _train_rate(ref, batch, steps, bf16))]:
-                best[f"train_{name}"] = max(best.get(f"train_{name}", 0.0), rate())
-            ours.eval(), ref.eval()
-            ours.eos_id = -1  # never stop early: every run decodes exactly dec_steps tokens
-            n = dec_batch * dec_steps
-            for name, rate in [
-                ("ours_cached", lambda: _decode_rate(lambda: greedy_search(ours, src, dec_steps), n, bf16)),
-                ("ours_uncached", lambda: _decode_rate(
-                    lambda: greedy_search(ours, src, dec_steps, use_cache=False), n, bf16)),
-                ("torch", lambda: _decode_rate(lambda: ref.greedy(src, dec_steps, cfg.bos_id), n, bf16)),
-            ]:
-                best[f"decode_{name}"] = max(best.get(f"decode_{name}", 0.0), rate())
-            ours.eos_id = cfg.eos_id
+            for key, rate in _one_round(ours, ref, batch, steps, src, dec_steps, bf16).items():
+                best[key] = max(best.get(key, 0.0), rate)
         rows += [
-            {"benchmark": "transformer", "what": "train tokens/s", "precision": precision,
-             "ours": best["train_ours"], "reference": best["train_torch"],
-             "ratio": best["train_ours"] / best["train_torch"]},
-            {"benchmark": "transformer", "what": "greedy decode tokens/s (cached vs nn.Transformer)",
-             "precision": precision, "ours": best["decode_ours_cached"], "reference": best["decode_torch"],
-             "ratio": best["decode_ours_cached"] / best["decode_torch"]},
-            {"benchmark": "transformer", "what": "greedy decode tokens/s (both uncached)",
-             "precision": precision, "ours": best["decode_ours_uncached"], "reference": best["decode_torch"],
-             "ratio": best["decode_ours_uncached"] / best["decode_torch"]},
+            _row("train tokens/s", precision, best["train_ours"], best["train_torch"]),
+            _row("greedy decode tokens/s (cached vs nn.Transformer)", precision, best["decode_ours_cached"],
+                 best["decode_torch"]),
+            _row("greedy decode tokens/s (both uncached)", precision, best["decode_ours_uncached"],
+                 best["decode_torch"]),
         ]
     if "bf16" not in precisions:
         rows.append({"benchmark": "transformer", "what": "bf16 skipped", "precision": "bf16",
                      "note": "this CPU has no native bf16 (PyTorch would emulate it ~100x slower than fp32); "
                              "pass --force-bf16 to time it anyway"})
     setup = {"model": "small preset (d=256, h=4, ff=1024, 3+3 layers, vocab 8000, tied)",
-             "train_batch": f"{batch_size}x{src_len} -> {tgt_len}", "decode": f"{dec_batch} sources x {dec_steps} steps"}
+             "train_batch": f"{batch_size}x{src_len} -> {tgt_len}",
+             "decode": f"{dec_batch} sources x {dec_steps} steps"}
     for row in rows:
         row["setup"] = setup
     return rows

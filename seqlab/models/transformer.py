@@ -200,8 +200,10 @@ class Transformer(nn.Module):
         mask = padding_mask(src, self.pad_id)
         return self.encoder(src, mask), mask
 
-    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor,
-               *, need_weights: bool = False, last_only: bool = False) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    def decode(
+        self, tgt_in: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor, *,
+        need_weights: bool = False, last_only: bool = False,
+    ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """tgt_in (B, T) -> logits (B, T, V) (or (B, 1, V) with ``last_only``), cross weights per layer or None.
 
         ``last_only`` skips the output projection of positions an uncached decoder would throw away.
