@@ -7,6 +7,7 @@ test set (the reported number) are fixed samples whose sources never appear in t
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Iterator
@@ -102,55 +103,61 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
 
     The data are generated, so ``data_dir`` is not read (every task takes it).
     """
+    started = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
+    cfg = copy.deepcopy(cfg)
     torch.manual_seed(cfg.train.seed)
     vocab = build_vocab()
     cfg.model.src_vocab_size = cfg.model.tgt_vocab_size = len(vocab)
     model = Transformer.from_config(cfg.model)
-    dev, test = held_out(cfg.data)
     predictor = Seq2SeqPredictor(model, vocab, max_output_len=cfg.data.max_target_len, config=cfg)
     write_json(out_dir / "config.json", to_dict(cfg))
     vocab.save(out_dir / "vocab.json")
 
+    dev, test = held_out(cfg.data)
     callbacks = []
     if cfg.stop_at_dev_exact_match is not None:
         callbacks.append(EarlyStopping("exact_match", cfg.stop_at_dev_exact_match, patience=2))
     trainer = Trainer(model, cfg.train, callbacks=callbacks, progress=progress,
-                      count_tokens=lambda b: int((b["src"] != 0).sum() + (b["tgt"] != 0).sum()))
-    exclude = {p.source.lower() for p in dev + test}
-    history = trainer.fit(training_batches(cfg, vocab, exclude), lambda m: {"exact_match": score(predictor, dev)[0]})
+                      count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))
+    batches = training_batches(cfg, vocab, exclude={p.source.lower() for p in dev + test})
+    history = trainer.fit(batches, lambda m: {"exact_match": score(predictor, dev)[0]})
     train_seconds = time.perf_counter() - started
-
     save_weights(model, out_dir / "model.safetensors")
-    with trainer.autocast():
-        accuracy, predictions = score(predictor, test)
-    errors = [{"source": p.source, "target": p.target, "prediction": y}
-              for p, y in zip(test, predictions, strict=True) if y != p.target]
-    metrics = {
-        "exact_match": accuracy,
-        "n_test": len(test),
-        "errors": len(errors),
-        "dev_exact_match": next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None),
-        "steps": trainer.step,
-        "train_seconds": round(train_seconds, 1),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "precision": resolve_precision(cfg.train.precision, trainer.device),
-        "device": str(trainer.device),
-        "examples": [{"source": p.source, "prediction": y} for p, y in zip(test[:8], predictions[:8], strict=True)],
-        "first_errors": errors[:20],
-    }
     write_json(out_dir / "history.json", history)
-    plot_learning_curve(history, out_dir / "learning_curve.png", metric="exact_match",
-                        title="Date normalisation: Transformer learning curve")
-    model.float()
-    src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
-    plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
-                   title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")
+
+    with trainer.autocast():
+        metrics = score_test_set(predictor, test)
+    last_dev = next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None)
+    metrics.update(dev_exact_match=last_dev, steps=trainer.step, train_seconds=round(train_seconds, 1),
+                   parameters=sum(p.numel() for p in model.parameters()),
+                   precision=resolve_precision(cfg.train.precision, trainer.device), device=str(trainer.device))
+    write_plots(predictor, history, out_dir)
     metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def score_test_set(predictor: Seq2SeqPredictor, test: list[DatePair]) -> dict:
+    accuracy, predictions = score(predictor, test)
+    errors = [{"source": p.source, "target": p.target, "prediction": y}
+              for p, y in zip(test, predictions, strict=True) if y != p.target]
+    return {
+        "exact_match": accuracy,
+        "n_test": len(test),
+        "errors": len(errors),
+        "examples": [{"source": p.source, "prediction": y} for p, y in zip(test[:8], predictions[:8], strict=True)],
+        "first_errors": errors[:20],
+    }
+
+
+def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path) -> None:
+    plot_learning_curve(history, out_dir / "learning_curve.png", metric="exact_match",
+                        title="Date normalisation: Transformer learning curve")
+    src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
+    plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
+                   title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")
 
 
 def evaluate(run_dir: str | Path, *, beam_size: int = 1) -> dict:
