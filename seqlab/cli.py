@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,8 +79,6 @@ def _report(metrics: dict, out: Path) -> None:
 def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
     from seqlab.runner import train
 
-    if args.data_dir:
-        os.environ["SEQLAB_DATA_DIR"] = args.data_dir
     out = args.out or str(Path("runs") / Path(args.config).stem)
     metrics = train(args.config, out, overrides=_split_overrides(extra), data_dir=args.data_dir,
                     progress=not args.quiet)

@@ -78,3 +78,12 @@ def test_bf16_autocast_step_runs():
 def test_bad_precision_is_rejected():
     with pytest.raises(ValueError, match="precision"):
         TrainConfig(precision="fp8")
+
+
+def test_finite_data_is_iterated_in_epochs():
+    data = [batch for batch, _ in zip(batches(), range(3), strict=False)]
+    trainer = Trainer(Regression(), TrainConfig(steps=7, precision="fp32"), progress=False)
+    trainer.fit(data)
+    assert trainer.step == 7
+    with pytest.raises(ValueError, match="no batch"):
+        Trainer(Regression(), TrainConfig(steps=2, precision="fp32"), progress=False).fit([])

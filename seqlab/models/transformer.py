@@ -13,7 +13,7 @@ and the cross-attention keys/values of the memory, computed once.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -57,11 +57,6 @@ class TransformerConfig:
         if name not in PRESETS:
             raise ValueError(f"unknown Transformer preset {name!r} (choose from {sorted(PRESETS)})")
         return cls(**{**PRESETS[name], **overrides})
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d.pop("head_dim")
-        return d
 
 
 PRESETS: dict[str, dict] = {

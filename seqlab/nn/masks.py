@@ -31,8 +31,3 @@ def causal_mask(
     k_pos = torch.arange(k_len, device=device)[None, :]
     return k_pos <= q_pos
 
-
-def to_additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Bool mask -> additive float mask (0 where allowed, -inf where not)."""
-    zeros = torch.zeros(mask.shape, dtype=dtype, device=mask.device)
-    return zeros.masked_fill(~mask, float("-inf"))

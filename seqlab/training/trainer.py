@@ -166,7 +166,11 @@ class Trainer:
             write_json(self.checkpoint_dir / "trainer_state.json", {"step": self.step, "history": self.history})
 
     def fit(self, batches: Iterable[Batch], evaluate: Callable[[nn.Module], dict] | None = None) -> list[dict]:
-        """Train for ``config.steps`` steps (or until the time budget or a callback stops it)."""
+        """Train for ``config.steps`` steps (or until the time budget or a callback stops it).
+
+        ``batches`` may be endless (a generator) or re-iterable (a list, a DataLoader): then each
+        pass over it is an epoch.
+        """
         cfg = self.config
         start = time.perf_counter()
         deadline = start + cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
@@ -174,7 +178,12 @@ class Trainer:
         bar = tqdm(total=cfg.steps, desc="train", disable=not self.progress, dynamic_ncols=True, leave=True)
         batch_iter = iter(batches)
         while self.step < cfg.steps and not self.should_stop and time.perf_counter() < deadline:
-            batch = next(batch_iter)
+            batch = next(batch_iter, None)
+            if batch is None:  # end of an epoch
+                batch_iter = iter(batches)
+                batch = next(batch_iter, None)
+                if batch is None:
+                    raise ValueError("the training data yielded no batch")
             tokens += self.count_tokens(batch) if self.count_tokens else 0
             losses.append(self.train_step(batch))
             bar.update(1)
