@@ -6,22 +6,15 @@ Saved as JSON (never pickle): ``{"tokens": [...], "specials": {...}, "lowercase"
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.errors import SeqlabError
+from seqlab.text.tokenize import normalise
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3 in every vocabulary
-
-
-def normalise(text: str, *, lowercase: bool) -> str:
-    """Unicode NFC (one code point for "é"), optional lower-casing, collapsed whitespace."""
-    text = unicodedata.normalize("NFC", text)
-    text = text.lower() if lowercase else text
-    return " ".join(text.split())
 
 
 @dataclass
@@ -40,14 +33,14 @@ class CharVocab:
 
     @classmethod
     def build(cls, texts: Iterable[str], *, lowercase: bool = False) -> CharVocab:
-        chars = sorted({ch for text in texts for ch in normalise(text, lowercase=lowercase)})
+        chars = sorted({ch for text in texts for ch in normalise(text, form="NFC", lowercase=lowercase)})
         return cls(list(SPECIALS) + chars, lowercase=lowercase)
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        ids = [self.index.get(ch, self.unk_id) for ch in normalise(text, lowercase=self.lowercase)]
+        ids = [self.index.get(ch, self.unk_id) for ch in normalise(text, form="NFC", lowercase=self.lowercase)]
         return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
 
     def decode(self, ids: Iterable[int]) -> str:
