@@ -158,6 +158,12 @@ def build_parser() -> _Parser:
                        description="Generate text from a trained language model.")
     p.add_argument("model_dir")
     p.add_argument("prompt", nargs="?", default="")
+
+    from seqlab.data.cli import add_commands as add_data_commands
+    from seqlab.text.cli import add_commands as add_text_commands
+
+    add_data_commands(sub)
+    add_text_commands(sub)
     return parser
 
 
@@ -177,8 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train":
             cmd_train(args, extra)
-        else:
+        elif getattr(args, "handler", None) is not None:  # command groups: seqlab data ..., seqlab text ...
+            args.handler(args)
+        elif args.command in commands:
             commands[args.command](args)
+        else:  # a command group named without its subcommand
+            parser.parse_args([args.command, "--help"])
     except SeqlabError as err:
         print(f"seqlab {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
