@@ -1,0 +1,7 @@
+"""`seqlab data ...` commands (being written)."""
+
+import argparse
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `data` command group; each leaf parser sets `handler=fn(args)`."""
