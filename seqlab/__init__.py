@@ -9,9 +9,18 @@ Python API::
     seqlab.train("configs/dates_transformer.yaml", "runs/dates", overrides=["train.steps=500"])
 """
 
-from seqlab.api import load
 from seqlab.errors import ConfigError, SeqlabError
-from seqlab.runner import demo, train
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "SeqlabError", "__version__", "demo", "load", "train"]
+
+_LAZY = {"load": "seqlab.api", "demo": "seqlab.runner", "train": "seqlab.runner"}
+
+
+def __getattr__(name: str):
+    """Import torch-backed entry points on first use, so `seqlab text ...` starts without loading torch."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
