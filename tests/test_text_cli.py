@@ -57,14 +57,15 @@ def test_search_directory(capsys, corpus_dir, method):
     code, out, _ = run(capsys, "text", "search", str(corpus_dir), "cat mat", "--method", method, "-k", "2")
     lines = out.splitlines()
     assert code == 0 and len(lines) == 2
-    assert {line.split()[-1] for line in lines} == {"cats.txt", "copy.txt"}
+    assert {line.split()[2] for line in lines} == {"cats.txt", "copy.txt"}
+    assert any(line.endswith("cats.txt  The cat sat on the mat.") for line in lines)  # name, then the text
 
 
 def test_search_lines_file_and_no_match(capsys, tmp_path):
     path = tmp_path / "docs.txt"
     path.write_text("red apples\n\ngreen pears\n")
     code, out, _ = run(capsys, "text", "search", str(path), "pears")
-    assert code == 0 and out.split()[-2:] == ["line", "3"]
+    assert code == 0 and out.split()[2:] == ["line", "3", "green", "pears"]
     code, out, _ = run(capsys, "text", "search", str(path), "plums")
     assert code == 0 and "no document matches" in out
     code, _, err = run(capsys, "text", "search", str(path), "  ")

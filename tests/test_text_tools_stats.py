@@ -72,3 +72,10 @@ def test_read_documents_from_directory_or_lines(tmp_path):
     empty.mkdir()
     with pytest.raises(SeqlabError, match=r"no \.txt files"):
         read_documents(empty)
+
+
+def test_words_frequent_in_lower_case_are_not_names():
+    """Verse capitalises every line: "And" mid-sentence is still the word "and", while "Romeo" stays a name."""
+    verse = "But soft, what light\nAnd Romeo came and went\nAnd Juliet sighed and wept,\nAnd so and so."
+    names = text_stats(verse).names
+    assert names == {"Romeo": 1, "Juliet": 1}

@@ -80,12 +80,15 @@ def cmd_search(args: argparse.Namespace) -> None:
 
     if not args.query.strip():
         raise SeqlabError("the query is empty")
-    index = InvertedIndex.build(read_documents(args.path))
-    hits = index.search(args.query, method=args.method, k=args.k, k1=args.k1, b=args.b)
+    documents = read_documents(args.path)
+    text_of = {doc.name: doc.text for doc in documents}
+    hits = InvertedIndex.build(documents).search(args.query, method=args.method, k=args.k, k1=args.k1, b=args.b)
     if not hits:
         print(f"no document matches {args.query!r}")
     for rank, hit in enumerate(hits, 1):
-        print(f"{rank:3d}  {hit.score:8.4f}  {hit.name}")
+        snippet = " ".join(text_of[hit.name].split())
+        snippet = snippet if len(snippet) <= 80 else snippet[:77] + "..."
+        print(f"{rank:3d}  {hit.score:8.4f}  {hit.name}  {snippet}")
 
 
 def cmd_dups(args: argparse.Namespace) -> None:

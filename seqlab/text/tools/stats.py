@@ -10,6 +10,8 @@ Proper names (a heuristic for English text):
   * a name is a run of consecutive capitalised word tokens ("New York", "Mr. O'Neil"); the pronoun "I" is not;
   * a capitalised word that opens a sentence is ambiguous ("The", "Alice"), so it counts as (the start of) a
     name only when the same word also appears capitalised inside some sentence of the text;
+  * a capitalised word that is at least as frequent in lower case ("And" and "and" in verse, which
+    capitalises every line) is a common word, not a name, and is trimmed from the ends of a run;
   * it therefore misses names seen only at sentence starts, and takes every noun for a name in German,
     which capitalises nouns.
 """
@@ -88,10 +90,20 @@ def proper_names(sentences: list[list[str]]) -> Counter[str]:
     """Count proper names in sentences of word tokens (punctuation removed), by the heuristic above."""
     runs = [run for words in sentences for run in _capitalised_runs(words)]
     seen_inside = {word for at_start, run in runs for word in (run[1:] if at_start else run)}
+    capitalised = Counter(word for _, run in runs for word in run)
+    lower = Counter(word for words in sentences for word in words if word.islower())
+
+    def common(word: str) -> bool:
+        return lower[word.lower()] >= capitalised[word]
+
     names: Counter[str] = Counter()
     for at_start, run in runs:
         if at_start and run[0] not in seen_inside:
             run = run[1:]  # "The White House" -> "White House"; "Then" is no name
+        while run and common(run[0]):
+            run = run[1:]
+        while run and common(run[-1]):
+            run = run[:-1]
         if run:
             names[" ".join(run)] += 1
     return names
