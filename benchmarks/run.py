@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                 # every benchmark
     python benchmarks/run.py transformer     # one
+    python benchmarks/run.py vectorize       # our BoW / TF-IDF vs scikit-learn on IMDB
     python benchmarks/run.py --quick         # small sizes, a smoke run
 """
 
@@ -19,8 +20,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import transformer_vs_torch
+import vectorize_vs_sklearn
 
-BENCHMARKS = {"transformer": transformer_vs_torch.run}
+BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run}
 
 
 def machine() -> dict:

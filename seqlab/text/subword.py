@@ -1,0 +1,78 @@
+"""Subword tokenisers (BPE, WordPiece) trained with the Hugging Face ``tokenizers`` library.
+
+    tok = train_bpe(texts, vocab_size=8000)          # Sennrich et al. 2016: merge the most frequent pair
+    tok = train_wordpiece(texts, vocab_size=8000)    # BERT's: "##" marks a piece inside a word
+    save_tokenizer(tok, "tokenizer.json"); tok = load_tokenizer("tokenizer.json")
+    tok.encode("unbelievably good").tokens           # ['un', 'believ', 'ably</w>', 'good</w>'] (BPE)
+
+Both return a ``tokenizers.Tokenizer`` (its own ``encode``/``decode``/``token_to_id``), saved as the
+standard ``tokenizer.json``, so a pretrained model's tokenizer (e.g. BERT's, MiniLM's) loads the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+from seqlab.errors import SeqlabError
+from seqlab.text.vocab import BOS, EOS, PAD, UNK
+
+BPE_SPECIALS = (PAD, BOS, EOS, UNK)  # ids 0..3, as in every seqlab vocabulary
+WORDPIECE_SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # BERT's, in BERT's order
+
+
+def _normalizer(lowercase: bool) -> normalizers.Normalizer:
+    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    return normalizers.Sequence(steps)
+
+
+def train_bpe(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2, lowercase: bool = False,
+              specials: Sequence[str] = BPE_SPECIALS) -> Tokenizer:
+    """Byte-pair encoding over words (split at spaces and punctuation); "</w>" ends a word's last piece,
+    so decoding restores the spaces."""
+    tok = Tokenizer(models.BPE(unk_token=UNK if UNK in specials else None, end_of_word_suffix="</w>"))
+    tok.normalizer = _normalizer(lowercase)
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                  special_tokens=list(specials), end_of_word_suffix="</w>", show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
+def train_wordpiece(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2, lowercase: bool = True,
+                    specials: Sequence[str] = WORDPIECE_SPECIALS) -> Tokenizer:
+    """WordPiece as in BERT: BERT's pre-tokenisation, "##" continuation pieces, and [CLS] ... [SEP]
+    added around each encoded text (when those specials exist)."""
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]" if "[UNK]" in specials else UNK))
+    tok.normalizer = _normalizer(lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                        special_tokens=list(specials), show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    if "[CLS]" in specials and "[SEP]" in specials:
+        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+            special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
+    return tok
+
+
+def save_tokenizer(tok: Tokenizer, path: str | Path) -> None:
+    """Write ``tokenizer.json`` (the Hugging Face format: model, normaliser, pre-tokeniser, decoder)."""
+    from seqlab.io import atomic_write_text
+
+    atomic_write_text(path, tok.to_str(pretty=True))
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    """Load a ``tokenizer.json``, ours or a pretrained model's; a directory means its tokenizer.json."""
+    path = Path(path)
+    path = path / "tokenizer.json" if path.is_dir() else path
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as err:  # tokenizers raises a bare Exception for missing and malformed files alike
+        raise SeqlabError(f"{path}: not a tokenizer.json ({err})") from err
