@@ -5,7 +5,6 @@
     load("ucr", "train", name="GunPoint")      # [Series(label=..., values=[...]), ...]
 """
 
-from seqlab.data.collate import pad_sequences
 from seqlab.data.datasets import DatasetInfo, dataset_names, describe, load
 from seqlab.data.examples import (
     Analogy,
@@ -26,3 +25,12 @@ __all__ = [
     "ReadReport", "Series", "SkippedRowsWarning", "Text", "TextLabel", "UDSentence", "WordPair", "dataset_names",
     "describe", "load", "pad_sequences",
 ]
+
+
+def __getattr__(name: str):
+    """Batching helpers need torch: import them on first use, so `seqlab data ...` starts without it."""
+    if name == "pad_sequences":
+        from seqlab.data.collate import pad_sequences
+
+        return pad_sequences
+    raise AttributeError(f"module 'seqlab.data' has no attribute {name!r}")
