@@ -87,3 +87,16 @@ def test_finite_data_is_iterated_in_epochs():
     assert trainer.step == 7
     with pytest.raises(ValueError, match="no batch"):
         Trainer(Regression(), TrainConfig(steps=2, precision="fp32"), progress=False).fit([])
+
+
+def test_atomic_writes_follow_the_umask(tmp_path):
+    import os
+
+    from seqlab.io import write_json
+
+    old = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
