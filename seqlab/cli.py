@@ -2,7 +2,7 @@
 
     seqlab demo [--out DIR] [--minutes M]
     seqlab train CONFIG [--out DIR] [--data-dir D] [--key.sub=value ...]
-    seqlab eval MODEL_DIR [--beam N]
+    seqlab eval MODEL_DIR [--split test] [--data-dir D] [--out DIR] [--beam N] [--json]
     seqlab translate|predict MODEL_DIR [TEXT ...]      (texts from standard input when none are given)
     seqlab generate MODEL_DIR [PROMPT]
 
@@ -87,18 +87,37 @@ def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
+    """Each task supplies ``evaluate(run_dir, split=, data_dir=, beam_size=, out_dir=) -> (metrics, ReportParts)``;
+    this command prints the numbers and writes metrics.json (merged) and report.md into --out."""
+    import shlex
+
     from seqlab.api import check_run_dir, read_run_config
-    from seqlab.io import write_json
+    from seqlab.report import scalar_metrics, text_table, write_report
     from seqlab.tasks import get_task
 
+    if args.beam < 1:
+        raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
     run_dir = check_run_dir(args.model_dir)
+    out = Path(args.out) if args.out else run_dir
     task = get_task(read_run_config(run_dir).task)
-    result = task.evaluate(run_dir, beam_size=args.beam)
-    metrics_path = run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics[f"eval_beam{args.beam}"] = result
-    write_json(metrics_path, metrics)
-    print(json.dumps(result, indent=2))
+    metrics, parts = task.evaluate(run_dir, split=args.split, data_dir=args.data_dir, beam_size=args.beam,
+                                   out_dir=out)
+    command = ["seqlab", "eval", str(args.model_dir), "--split", args.split, "--beam", str(args.beam)]
+    command += ["--out", str(args.out)] if args.out else []
+    command += ["--data-dir", str(args.data_dir)] if args.data_dir else []
+    report = write_report(out, metrics, parts, key=f"eval_{args.split}_beam{args.beam}",
+                          command=shlex.join(command))
+    if args.json:
+        print(json.dumps(metrics, indent=2, ensure_ascii=False))
+        return
+    print(parts.title)
+    print(text_table([{"metric": k, "value": v} for k, v in scalar_metrics(metrics).items() if v is not None]))
+    if parts.table:
+        print(f"\n{parts.table_title}\n{text_table(parts.table)}")
+    if parts.examples:
+        print(f"\n{parts.examples_title}\n{text_table(parts.examples[:5])}")
+    written = ["metrics.json", report.name, *parts.plots.values()]
+    print(f"\nwrote {', '.join(written)} to {out}/")
 
 
 def cmd_translate(args: argparse.Namespace) -> None:
@@ -141,10 +160,16 @@ def build_parser() -> _Parser:
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("eval", help="score a trained run directory on its test set",
-                       description="Re-evaluate MODEL_DIR on its task's test set; adds the result to metrics.json.")
+    p = sub.add_parser("eval", help="score a trained run on a split; write metrics.json, report.md and plots",
+                       description="Evaluate the model in MODEL_DIR on a split of its task's data, print a table "
+                       "and write the report (report.md, plots, metrics.json merged under eval_<split>_beam<N>) "
+                       "into --out.")
     p.add_argument("model_dir")
+    p.add_argument("--split", default="test", help="which split to score (default: test; dates: test, validation)")
+    p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
+    p.add_argument("--out", help="directory for the report (default: MODEL_DIR)")
     p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
 
     for name, text in [("translate", "map texts through a sequence-to-sequence model"),
                        ("predict", "run a trained model on texts (for seq2seq models, as translate)")]:

@@ -44,10 +44,10 @@ def test_python_api_matches_cli(run_dir, capsys):
 
 
 def test_eval_rescores_and_records(run_dir, capsys):
-    assert main(["eval", str(run_dir)]) == 0
+    assert main(["eval", str(run_dir), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert result["exact_match"] == metrics["exact_match"] == metrics["eval_beam1"]["exact_match"]
+    assert result["exact_match"] == metrics["exact_match"] == metrics["eval_test_beam1"]["exact_match"]
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -8,6 +8,7 @@ test set (the reported number) are fixed samples whose sources never appear in t
 from __future__ import annotations
 
 import copy
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ from seqlab.api import Seq2SeqPredictor, check_run_dir, load
 from seqlab.config import to_dict
 from seqlab.data.collate import pad_sequences
 from seqlab.data.dates import DatePair, alphabet, sample_pairs, stream_pairs
+from seqlab.errors import SeqlabError
 from seqlab.io import write_json
-from seqlab.metrics import exact_match
+from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
 from seqlab.models.transformer import Transformer, TransformerConfig
+from seqlab.report import ReportParts
 from seqlab.text.vocab import CharVocab
 from seqlab.training import EarlyStopping, TrainConfig, Trainer, save_weights
 from seqlab.training.trainer import resolve_precision
@@ -122,7 +125,13 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     trainer = Trainer(model, cfg.train, callbacks=callbacks, progress=progress,
                       count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))
     batches = training_batches(cfg, vocab, exclude={p.source.lower() for p in dev + test})
-    history = trainer.fit(batches, lambda m: {"exact_match": score(predictor, dev)[0]})
+    dev_batch = encode_batch(dev, vocab)
+
+    def evaluate_dev(m: Transformer) -> dict:
+        loss = m.loss(**{k: v.to(trainer.device) for k, v in dev_batch.items()}).item()
+        return {"exact_match": score(predictor, dev)[0], "loss": loss}
+
+    history = trainer.fit(batches, evaluate_dev)
     train_seconds = time.perf_counter() - started
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
@@ -153,6 +162,7 @@ def score_test_set(predictor: Seq2SeqPredictor, test: list[DatePair]) -> dict:
 
 
 def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path) -> None:
+    """learning_curve.png (train and dev loss, dev exact match) and attention.png (one example)."""
     plot_learning_curve(history, out_dir / "learning_curve.png", metric="exact_match",
                         title="Date normalisation: Transformer learning curve")
     src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
@@ -160,9 +170,60 @@ def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path)
                    title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")
 
 
-def evaluate(run_dir: str | Path, *, beam_size: int = 1) -> dict:
-    """Re-score a saved run on its held-out test set (regenerated from the config's seeds)."""
-    predictor = load(check_run_dir(run_dir))
-    _, test = held_out(predictor.config.data)
-    accuracy, _ = score(predictor, test, beam_size=beam_size)
-    return {"exact_match": accuracy, "n_test": len(test), "beam_size": beam_size}
+SPLITS = ("test", "validation")  # the fixed held-out sets, regenerated from the config's seeds
+N_ERROR_EXAMPLES = 10
+
+
+def char_accuracy(predictions: list[str], references: list[str]) -> float:
+    """Characters right at their position, over the longer of prediction and reference, summed over the corpus
+    (ISO dates have a fixed length, so position is the alignment)."""
+    right = sum(sum(a == b for a, b in zip(p, r, strict=False)) for p, r in zip(predictions, references, strict=True))
+    total = sum(max(len(p), len(r)) for p, r in zip(predictions, references, strict=True))
+    return right / total if total else 0.0
+
+
+def field_accuracy(predictions: list[str], references: list[str]) -> list[dict]:
+    """Accuracy of the year, month and day fields separately: which part of a date the model gets wrong."""
+    pairs = [(p.split("-"), r.split("-")) for p, r in zip(predictions, references, strict=True)]
+    rows = []
+    for i, name in enumerate(["year", "month", "day"]):
+        right = sum(p[i : i + 1] == r[i : i + 1] for p, r in pairs)
+        rows.append({"field": name, "accuracy": right / len(references) if references else 0.0,
+                     "errors": len(references) - right})
+    return rows
+
+
+def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
+             out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
+    """Re-score a saved run on a held-out split ("test" or "validation", regenerated from the config's seeds)
+    and draw its plots into ``out_dir`` (default ``run_dir``); returns the metrics and the report's parts.
+    The data are generated, so ``data_dir`` is not read (every task takes it)."""
+    if split not in SPLITS:
+        raise SeqlabError(f"unknown split {split!r} for the dates task (known: {', '.join(SPLITS)})")
+    run_dir = check_run_dir(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    predictor = load(run_dir)
+    dev, test = held_out(predictor.config.data)
+    pairs = test if split == "test" else dev
+    accuracy, predictions = score(predictor, pairs, beam_size=beam_size)
+    references = [p.target for p in pairs]
+    bleu, chrf = corpus_bleu(predictions, references), corpus_chrf(predictions, references)
+    errors = [{"source": p.source, "reference": p.target, "prediction": y}
+              for p, y in zip(pairs, predictions, strict=True) if y != p.target]
+    metrics = {"split": split, "n_examples": len(pairs), "beam_size": beam_size, "exact_match": accuracy,
+               "char_accuracy": char_accuracy(predictions, references), "bleu": bleu, "chrf": chrf,
+               "errors": len(errors), "first_errors": errors[:N_ERROR_EXAMPLES]}
+    decoding = "greedy decoding" if beam_size == 1 else f"beam search (beam {beam_size})"
+    parts = ReportParts(title=f"Date normalisation: {split} split, {len(pairs)} dates, {decoding}",
+                        table=field_accuracy(predictions, references), table_title="Accuracy per date field",
+                        examples=[{**e, "prediction": e["prediction"] or "(empty)"} for e in errors[:N_ERROR_EXAMPLES]],
+                        examples_title=f"First {min(len(errors), N_ERROR_EXAMPLES)} of {len(errors)} errors")
+    parts.notes.append("BLEU and chrF are corpus scores (0-100, sacrebleu defaults: 13a tokens, chrF n=6); "
+                       "char_accuracy counts characters right at their position.")
+
+    history_path = run_dir / "history.json"
+    history = json.loads(history_path.read_text(encoding="utf-8")) if history_path.is_file() else []
+    write_plots(predictor, history, out_dir)
+    parts.plots["Cross-attention of the last decoder layer, averaged over heads"] = "attention.png"
+    parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    return metrics, parts
