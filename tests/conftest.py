@@ -19,3 +19,17 @@ def data_dir() -> Path:
     if not (DATA_DIR / "MANIFEST.md").is_file():
         pytest.skip(f"real datasets not found at {DATA_DIR} (set SEQLAB_DATA_DIR to ../shared/data)")
     return DATA_DIR
+
+
+TINY_DATES = ["--model.d_model=32", "--model.d_ff=64", "--model.n_encoder_layers=1", "--model.n_decoder_layers=1",
+              "--train.steps=20", "--train.eval_every=10", "--data.n_dev=20", "--data.n_test=50", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    """A tiny trained date-normalisation run, one per test module (tests may add to it)."""
+    from seqlab.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "dates"
+    assert main(["train", "configs/dates_transformer.yaml", "--out", str(out), *TINY_DATES]) == 0
+    return out

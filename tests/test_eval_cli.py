@@ -7,16 +7,6 @@ import pytest
 from seqlab.cli import main
 from seqlab.tasks.dates import char_accuracy, field_accuracy
 
-TINY = ["--model.d_model=32", "--model.d_ff=64", "--model.n_encoder_layers=1", "--model.n_decoder_layers=1",
-        "--train.steps=20", "--train.eval_every=10", "--data.n_dev=20", "--data.n_test=50", "--quiet"]
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "dates"
-    assert main(["train", "configs/dates_transformer.yaml", "--out", str(out), *TINY]) == 0
-    return out
-
 
 def test_eval_writes_report_into_the_run_directory(run_dir, capsys):
     trained = json.loads((run_dir / "metrics.json").read_text())
