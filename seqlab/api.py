@@ -96,6 +96,8 @@ def read_run_config(run_dir: str | Path):
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise SeqlabError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
+    if not isinstance(data, dict):
+        raise SeqlabError(f"{path}: a run config is a JSON object")
     task = get_task(data.get("task", ""))
     return from_dict(task.RunConfig, data)
 
@@ -104,7 +106,10 @@ def load(run_dir: str | Path, *, device: str = "cpu") -> Seq2SeqPredictor:
     """Load a trained run directory (config.json, vocab.json, model.safetensors)."""
     run_dir = check_run_dir(run_dir)
     cfg = read_run_config(run_dir)
-    model = Transformer.from_config(cfg.model)
+    try:
+        model = Transformer.from_config(cfg.model)
+    except ValueError as err:
+        raise SeqlabError(f"{run_dir / 'config.json'}: {err}") from err
     load_weights(model, run_dir / "model.safetensors")
     vocab = CharVocab.load(run_dir / "vocab.json")
     return Seq2SeqPredictor(model.to(device).eval(), vocab, max_output_len=cfg.data.max_target_len, config=cfg)

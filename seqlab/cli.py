@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -35,7 +36,8 @@ def _split_overrides(extra: Sequence[str]) -> list[str]:
     overrides, i = [], 0
     while i < len(extra):
         arg = extra[i]
-        if not arg.startswith("--") or "." not in arg.split("=", 1)[0]:
+        # --a.b=v, --a.b v, or a top-level key with '=' (--stop_at_dev_exact_match=0.9); keys are checked later
+        if not arg.startswith("--") or ("." not in arg.split("=", 1)[0] and "=" not in arg):
             raise ConfigError(f"unknown option {arg!r} (config overrides look like --model.d_model=256)")
         if "=" not in arg:
             if i + 1 >= len(extra) or extra[i + 1].startswith("--"):
@@ -46,16 +48,27 @@ def _split_overrides(extra: Sequence[str]) -> list[str]:
     return overrides
 
 
-def _texts(args: argparse.Namespace) -> list[str]:
-    texts = list(args.text)
-    if not texts:
-        if sys.stdin is None or sys.stdin.isatty():
-            raise SeqlabError("no input text: pass TEXT arguments or pipe lines on standard input")
-        texts = [line.rstrip("\n") for line in sys.stdin]
-    for i, text in enumerate(texts, 1):
-        if not text.strip():
-            raise SeqlabError(f"input {i} is empty: give some text")
-    return texts
+def _texts(args: argparse.Namespace) -> tuple[list[str], bool]:
+    """The input texts, and whether they came line by line from standard input (where a blank line is
+    passed through as a blank output line, so outputs stay aligned with input lines)."""
+    if args.text:
+        for i, text in enumerate(args.text, 1):
+            if not text.strip():
+                raise SeqlabError(f"input {i} is empty: give some text")
+        return list(args.text), False
+    if sys.stdin is None or sys.stdin.isatty():
+        raise SeqlabError("no input text: pass TEXT arguments or pipe lines on standard input")
+    lines = [line.rstrip("\r\n") for line in sys.stdin]
+    if not any(line.strip() for line in lines):
+        raise SeqlabError("no input text on standard input")
+    return lines, True
+
+
+def _check_decoding(args: argparse.Namespace) -> None:
+    if args.beam < 1:
+        raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
+    if not math.isfinite(getattr(args, "alpha", 0.0)):
+        raise SeqlabError(f"--alpha must be a finite number, got {args.alpha}")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -95,10 +108,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from seqlab.report import scalar_metrics, text_table, write_report
     from seqlab.tasks import get_task
 
-    if args.beam < 1:
-        raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
+    _check_decoding(args)
     run_dir = check_run_dir(args.model_dir)
     out = Path(args.out) if args.out else run_dir
+    if out.exists() and not out.is_dir():
+        raise SeqlabError(f"--out {out} is a file; the report needs a directory")
     task = get_task(read_run_config(run_dir).task)
     metrics, parts = task.evaluate(run_dir, split=args.split, data_dir=args.data_dir, beam_size=args.beam,
                                    out_dir=out)
@@ -123,9 +137,13 @@ def cmd_eval(args: argparse.Namespace) -> None:
 def cmd_translate(args: argparse.Namespace) -> None:
     from seqlab.api import load
 
+    _check_decoding(args)
+    texts, from_stdin = _texts(args)
     predictor = load(args.model_dir)
-    for output in predictor.translate(_texts(args), beam_size=args.beam, alpha=args.alpha):
-        print(output)
+    kept = [t for t in texts if t.strip()] if from_stdin else texts
+    outputs = iter(predictor.translate(kept, beam_size=args.beam, alpha=args.alpha))
+    for text in texts:
+        print(next(outputs) if text.strip() else "")
 
 
 def cmd_generate(args: argparse.Namespace) -> None:

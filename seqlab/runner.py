@@ -36,8 +36,8 @@ def demo(out: str | Path = "runs/demo", *, minutes: float = 4.0, progress: bool 
     """The main job: train the date-normaliser within ``minutes`` (everything included) and report."""
     from seqlab.tasks import dates
 
-    if minutes <= 0.5:
-        raise ConfigError(f"--minutes must be more than 0.5, got {minutes}")
+    if not (0.5 < minutes < float("inf")):
+        raise ConfigError(f"--minutes must be a number above 0.5, got {minutes}")
     cfg = dates.RunConfig()
     cfg.train.max_minutes = minutes - max(0.25, 0.05 * minutes)  # leave time to test, save and plot
     return dates.train(cfg, out, progress=progress)

@@ -142,3 +142,12 @@ def test_attention_weights_are_a_masked_distribution(score):
     torch.testing.assert_close(weights.sum(-1), torch.ones(B, TQ))
     assert torch.all(weights[2, :, 2:] == 0)
     torch.testing.assert_close(context, weights @ h)
+
+
+def test_causal_with_fewer_queries_than_keys_is_bottom_right_on_both_paths():
+    """Queries are the last Tq positions (a decoder prefix): SDPA's is_causal alone would align top-left."""
+    q, k, v = torch.randn(1, 2, 3, 4), torch.randn(1, 2, 5, 4), torch.randn(1, 2, 5, 4)
+    fast, _ = scaled_dot_product_attention(q, k, v, is_causal=True)
+    eager, weights = scaled_dot_product_attention(q, k, v, is_causal=True, need_weights=True)
+    torch.testing.assert_close(fast, eager, atol=1e-6, rtol=1e-5)
+    assert torch.all(weights[..., 0, 3:] == 0) and torch.all(weights[..., 2, :] > 0)

@@ -6,6 +6,7 @@ import pytest
 
 import seqlab
 from seqlab.cli import main
+from tests.conftest import TINY_DATES
 
 
 def test_train_writes_a_complete_run_directory(run_dir):
@@ -69,3 +70,46 @@ def test_console_entry_point_help_and_usage_errors():
     result = run("demo", "--no-such-flag")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("override,message", [
+    ("--train.schedule=foo", "schedule must be one of"),
+    ("--train.eval_every=0", "eval_every must be at least 1"),
+    ("--model.n_heads=0", "n_heads must be at least 1"),
+    ("--model.max_len=16", "max_len=16 is too short"),
+    ("--model.activation=tanh", "activation must be one of"),
+    ("--train.device=tpu", "device must be"),
+])
+def test_bad_config_values_are_one_line_errors(override, message, tmp_path, capsys):
+    assert main(["train", "configs/dates_transformer.yaml", "--out", str(tmp_path / "r"), override]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_stdin_blank_lines_stay_aligned_and_bad_beams_are_refused(run_dir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("4 July 2019\n\n07/04/19\n"))
+    assert main(["translate", str(run_dir)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[3] == ""  # 3 outputs, the blank one kept
+    assert main(["translate", str(run_dir), "--beam", "0", "x"]) == 2
+    assert "--beam must be at least 1" in capsys.readouterr().err
+
+
+def test_damaged_run_directory_is_a_one_line_error(run_dir, tmp_path, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir, bad)
+    (bad / "model.safetensors").write_bytes(b"garbage")
+    assert main(["translate", str(bad), "x"]) == 2
+    assert "not a readable safetensors file" in capsys.readouterr().err
+    (bad / "config.json").write_text("[1]")
+    assert main(["translate", str(bad), "x"]) == 2
+    assert "a run config is a JSON object" in capsys.readouterr().err
+
+
+def test_top_level_config_keys_can_be_overridden(tmp_path):
+    out = tmp_path / "r"
+    assert main(["train", "configs/dates_transformer.yaml", "--out", str(out), *TINY_DATES,
+                 "--stop_at_dev_exact_match=0.5"]) == 0
+    assert json.loads((out / "config.json").read_text())["stop_at_dev_exact_match"] == 0.5

@@ -57,7 +57,23 @@ def test_seq2seq_collator_matches_the_date_task_layout():
     expected = encode_batch(pairs, vocab)
     assert torch.equal(batch["src"], expected["src"]) and torch.equal(batch["tgt"], expected["tgt"])
     assert batch["tgt"][:, 0].eq(vocab.bos_id).all()
-    assert batch["src_mask"].tolist() == [[True] * 11, [True] * 8 + [False] * 3]
+    assert set(batch) == {"src", "tgt"}
+    masked = Seq2SeqCollator(vocab.pad_id, vocab.bos_id, vocab.eos_id, with_mask=True)(
+        [(vocab.encode(p.source), vocab.encode(p.target)) for p in pairs])
+    assert masked["src_mask"].tolist() == [[True] * 11, [True] * 8 + [False] * 3]
+
+
+def test_seq2seq_batch_feeds_transformer_loss():
+    from seqlab.models import Transformer, TransformerConfig
+
+    torch.manual_seed(0)
+    cfg = TransformerConfig.from_name("tiny", src_vocab_size=9, tgt_vocab_size=7, n_encoder_layers=1,
+                                      n_decoder_layers=1, pad_id=0, bos_id=1, eos_id=2)
+    model = Transformer.from_config(cfg)
+    batch = Seq2SeqCollator(cfg.pad_id, cfg.bos_id, cfg.eos_id)([([3, 4, 5], [3, 4]), ([6], [5, 6, 3])])
+    loss = model.loss(**batch)  # what the Trainer calls
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
 
 
 def test_lm_windows_shift_by_one_for_any_stream():

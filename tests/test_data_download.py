@@ -89,6 +89,26 @@ def test_lookup_order_data_dir_then_env_then_cache(tmp_path, cache, monkeypatch)
         download.locate("ds/g.txt", None)
 
 
+def test_not_found_lists_searched_dirs_and_bad_data_dir_is_an_error(tmp_path, cache, served):
+    _, asked = served
+    (tmp_path / "data").mkdir()
+    with pytest.raises(SeqlabError) as err:
+        download.locate("ds/g.txt", None, tmp_path / "data")
+    message = str(err.value)
+    assert f"({tmp_path / 'data'}, {cache})" in message and "--data-dir" not in message
+    assert message.endswith(f"put it at {tmp_path / 'data' / 'ds' / 'g.txt'}")
+    with pytest.raises(SeqlabError) as err:
+        download.locate("ds/g.txt", None)
+    assert f"({cache})" in str(err.value) and "--data-dir" in str(err.value)
+    (tmp_path / "file").write_text("x")
+    remote = Remote("https://x/g.txt")
+    with pytest.raises(SeqlabError, match=r"^data directory .*missing does not exist$"):
+        download.locate("ds/g.txt", remote, tmp_path / "missing")
+    with pytest.raises(SeqlabError, match=r"^data directory .*file is not a directory$"):
+        download.locate("ds/g.txt", remote, tmp_path / "file")
+    assert asked == []  # no download was attempted
+
+
 def test_archive_members_zip_and_tar(cache, served):
     files, asked = served
     zipped = io.BytesIO()

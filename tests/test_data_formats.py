@@ -71,6 +71,21 @@ def test_table_errors_name_file_and_line(tmp_path):
     assert report.errors[1].endswith("train.tsv:4: label 'positive' is not an integer")
 
 
+def test_table_csv_quoted_newlines_bom_and_record_line_numbers(tmp_path):
+    path = tmp_path / "ml.csv"
+    path.write_bytes('\ufefftext,label\r\n"hello\nworld",1\r\n"a, b",0'.encode())
+    assert formats.read_table(path, delimiter=",") == [TextLabel("hello\nworld", 1), TextLabel("a, b", 0)]
+    bad = write(tmp_path / "bad.csv", 'text,label\n"two\nlines",1\nno label\n"x",0\n', gz=True)
+    with pytest.raises(DataFormatError, match=r"bad.csv:4: expected 2 columns, got 1"):
+        formats.read_table(bad, delimiter=",")  # line 4: the quoted field spans lines 2 and 3
+    with pytest.warns(SkippedRowsWarning):
+        assert formats.read_table(bad, delimiter=",", skip_bad=True) == [TextLabel("two\nlines", 1),
+                                                                           TextLabel("x", 0)]
+    bom_tsv = tmp_path / "bom.tsv"
+    bom_tsv.write_bytes("\ufeffsentence\tlabel\ngood\t1\n".encode())
+    assert formats.read_table(bom_tsv, text_column="sentence") == [TextLabel("good", 1)]
+
+
 def test_jsonl_labels_records_and_errors(tmp_path):
     path = write(tmp_path / "r.jsonl", '{"text": "a", "label": 1}\n\n{"text": "b", "label": "0"}\n', gz=True)
     assert formats.read_jsonl(path) == [TextLabel("a", 1), TextLabel("b", 0)]

@@ -115,3 +115,35 @@ def test_lang_on_multi30k(capsys, data_dir, tmp_path, monkeypatch):
                        "Ein Mann mit einem Hut steht vor einem Gebäude.")
     assert code == 0 and out.startswith("de (German)")
     assert "Multi30k test, whole sentences: accuracy" in out and "first 2 words only: accuracy" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["stats", "FILE", "--top", "-5"], ["stats", "FILE", "--top", "2.5"], ["search", "FILE", "q", "-k", "0"],
+    ["search", "FILE", "q", "-k", "-3"], ["dups", "FILE", "--shingle", "0"], ["dups", "FILE", "--num-perm", "-1"],
+    ["dups", "FILE", "--threshold", "1.5"], ["dups", "FILE", "--threshold", "-0.1"],
+    ["dups", "FILE", "--threshold", "nan"],
+])
+def test_counts_and_thresholds_are_checked(capsys, tmp_path, argv):
+    path = tmp_path / "docs.txt"
+    path.write_text("a b c\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["text", *[str(path) if a == "FILE" else a for a in argv]])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "error: argument" in err and "expected" in err
+    assert "Traceback" not in err
+
+
+def test_stats_top_zero_lists_all(capsys, tmp_path):
+    path = tmp_path / "story.txt"
+    path.write_text(TEXT)
+    code, out, _ = run(capsys, "text", "stats", str(path), "--top", "0", "--json")
+    assert code == 0 and json.loads(out)["name_counts"] == {"Alice": 2, "Bob": 2, "Paris": 1}
+
+
+def test_lang_says_unknown_without_known_ngrams(capsys, tmp_path, monkeypatch):
+    from seqlab.text.tools import langid
+
+    monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path))
+    monkeypatch.setattr(langid, "multi30k_sentences", lambda split, data_dir=None: CORPUS)
+    code, out, _ = run(capsys, "text", "lang", "😀😀")
+    assert code == 0 and out.strip() == "unknown (no known character n-grams)"

@@ -42,3 +42,9 @@ def test_importing_seqlab_text_does_not_load_torch():
 
     code = "import sys, seqlab.text; assert 'torch' not in sys.modules and 'tokenizers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_number_before_a_full_stop_ends_the_sentence():
+    from seqlab.text import sentence_split
+
+    assert sentence_split("I have 2. You have 3. J. Smith left.") == ["I have 2.", "You have 3.", "J. Smith left."]

@@ -141,3 +141,17 @@ def test_load_or_train_caches_json(tmp_path, monkeypatch):
     assert trained
     _, trained = load_or_train(retrain=True)
     assert trained
+
+
+def test_text_without_known_ngrams_is_unknown():
+    from seqlab.text.tools.langid import UNKNOWN, describe
+
+    model = LanguageIdentifier.fit(CORPUS)
+    zero, some = model.known_ngrams(["😀😀", "Der Hund"])
+    assert zero == 0 and some > 0
+    assert model.predict(["😀😀", "Der Hund"]) == [None, "de"]
+    assert describe(model, "😀😀") == "unknown (no known character n-grams)"
+    assert describe(model, "Der Hund").startswith("de (German)")
+    result = evaluate(model, {"en": ["The dog", "😀"]})
+    assert result.languages[-1] == UNKNOWN and result.confusion[result.languages.index("en")][-1] == 1
+    assert result.accuracy == 0.5

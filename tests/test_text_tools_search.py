@@ -67,3 +67,14 @@ def test_index_holds_postings():
     index = InvertedIndex.build(DOCS)
     assert index.postings["cat"] == {0: 2, 1: 1, 3: 1}
     assert index.lengths[4] == 0 and index.n_documents == 5
+
+
+def test_read_documents_numbers_lines_at_newlines_only(tmp_path):
+    from seqlab.text.tools.files import read_documents
+
+    path = tmp_path / "docs.txt"
+    path.write_bytes("one\x0cstill one\u2028and\x85more\r\n\ntwo\r\n".encode())
+    docs = read_documents(path)
+    assert [d.name for d in docs] == ["line 1", "line 3"]
+    assert docs[0].text == "one\x0cstill one\u2028and\x85more"
+    assert docs[1].text == "two"

@@ -83,3 +83,14 @@ def test_char_vocab_is_a_vocab_with_the_old_api(tmp_path):
     # files written before the general Vocab existed have no "specials" key
     (tmp_path / "old.json").write_text(json.dumps({"type": "char", "lowercase": True, "tokens": vocab.tokens}))
     assert CharVocab.load(tmp_path / "old.json") == vocab
+
+
+def test_char_vocab_keeps_whitespace_unless_asked_to_collapse():
+    from seqlab.text import CharVocab
+
+    text = "First Citizen:\nBefore we proceed  any further"
+    vocab = CharVocab.build([text])
+    assert vocab.decode(vocab.encode(text)) == text
+    folding = CharVocab.build([text], collapse_whitespace=True)
+    assert folding.decode(folding.encode(text)) == "First Citizen: Before we proceed any further"
+    assert CharVocab.from_dict(folding.to_dict()).collapse_whitespace

@@ -8,7 +8,8 @@ default ``ignore_index`` of ``F.cross_entropy``).
 
     ClassificationCollator(pad_id)   [(ids, label), ...]        -> ids (B, T), mask (B, T), labels (B,)
     TaggingCollator(pad_id)          [(ids, tags), ...]         -> ids, mask, labels (B, T) padded with -100
-    Seq2SeqCollator(pad, bos, eos)   [(src_ids, tgt_ids), ...]  -> src, src_mask, tgt = <bos> y <eos> (B, U+2)
+    Seq2SeqCollator(pad, bos, eos)   [(src_ids, tgt_ids), ...]  -> src (B, T), tgt = <bos> y <eos> (B, U+2)
+                                                                   (+ src_mask (B, T) with with_mask=True)
     lm_windows(stream, T)            one long stream            -> inputs (N, T), targets (N, T) shifted by one
     stream_batches(stream, B, T)     one long stream            -> (B, T) windows that continue row by row
     BucketBatchSampler(lengths, B)   similar lengths together: less padding
@@ -78,18 +79,24 @@ class TaggingCollator:
 
 @dataclass
 class Seq2SeqCollator:
-    """(source ids, target ids) pairs -> src (B, T), src_mask (B, T), tgt (B, U+2) = <bos> y <eos> <pad>...,
-    the layout ``Transformer.loss(src, tgt)`` reads (it feeds tgt[:, :-1] and predicts tgt[:, 1:])."""
+    """(source ids, target ids) pairs -> {"src": (B, T), "tgt": (B, U+2) = <bos> y <eos> <pad>...}, exactly the
+    arguments of ``Transformer.loss(src, tgt)`` (it feeds tgt[:, :-1] and predicts tgt[:, 1:]), so a Trainer
+    can call ``model.loss(**batch)``.
+
+    No source mask by default: the Transformer derives it from padding (``src != pad_id``), so ``pad_id``
+    must be the model's and never a real token id. ``with_mask=True`` adds ``"src_mask"`` (B, T), True at
+    real tokens, for models that take one."""
 
     pad_id: int
     bos_id: int
     eos_id: int
     max_src_len: int | None = None
+    with_mask: bool = False
 
     def __call__(self, batch: Sequence[tuple[Sequence[int], Sequence[int]]]) -> dict[str, torch.Tensor]:
         src, src_mask = pad_with_mask([s for s, _ in batch], self.pad_id, max_len=self.max_src_len)
         tgt = pad_sequences([[self.bos_id, *t, self.eos_id] for _, t in batch], self.pad_id)
-        return {"src": src, "src_mask": src_mask, "tgt": tgt}
+        return {"src": src, "tgt": tgt, "src_mask": src_mask} if self.with_mask else {"src": src, "tgt": tgt}
 
 
 def lm_windows(stream: torch.Tensor | Sequence, seq_len: int, *, stride: int | None = None

@@ -73,7 +73,15 @@ def cache_dir() -> Path:
 
 
 def search_dirs(data_dir: str | Path | None = None) -> list[Path]:
-    """The directories looked in, in order: the data directory (argument, else env), then the cache."""
+    """The directories looked in, in order: the data directory (argument, else env), then the cache.
+
+    A ``data_dir`` given as an argument must be an existing directory: a typo there should be an error,
+    not a silent fall-back to the cache (or a download)."""
+    if data_dir:
+        if not Path(data_dir).exists():
+            raise SeqlabError(f"data directory {data_dir} does not exist")
+        if not Path(data_dir).is_dir():
+            raise SeqlabError(f"data directory {data_dir} is not a directory")
     first = data_dir or os.environ.get(DATA_ENV)
     return [Path(first), cache_dir()] if first else [cache_dir()]
 
@@ -95,10 +103,13 @@ def locate(rel: str, remote: Remote | None, data_dir: str | Path | None = None) 
     found = find_local(rels, data_dir)
     if found is not None:
         return found
-    where = ", ".join(str(d) for d in search_dirs(data_dir))
     if remote is None:
-        raise SeqlabError(f"{rel} not found in {where}, and it has no public download: "
-                          f"put it there or pass --data-dir")
+        dirs = search_dirs(data_dir)
+        where = ", ".join(str(d) for d in dirs)
+        hint = (f"put it at {dirs[0] / rel}" if len(dirs) > 1
+                else f"put it at {dirs[0] / rel}, or in a data directory passed as --data-dir (or ${DATA_ENV})")
+        raise SeqlabError(f"{rel} not found in the searched directories ({where}), and it has no public "
+                          f"download: {hint}")
     return fetch(remote, cache_dir() / (remote.dest or rel))
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from seqlab.data.examples import BabiQuestion, ConllSentence, Parallel, Series, TextLabel, UDSentence
 from seqlab.errors import SeqlabError
@@ -207,32 +207,57 @@ def read_table(path: PathLike, *, text_column: str | int = "text", label_column:
     """
     path = Path(path)
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    lines = iter_lines(path)
-    names: list[str] | None = None
-    if header:
-        first = next(lines, None)
-        if first is None:
-            raise DataFormatError(f"{path}: empty file, expected a header row")
-        names = next(csv.reader([first[1]], delimiter=delimiter, quoting=quoting))
-    text_at = _column_index(text_column, names, path)
-    label_at = None if label_column is None else _column_index(label_column, names, path)
-    width = max(text_at, label_at or 0) + 1
-
     rows, out = _Rows(path, skip_bad, report), []
-    for line_no, line in lines:
-        if not line.strip():
-            continue
-        try:
-            fields = next(csv.reader([line], delimiter=delimiter, quoting=quoting))
-            if len(fields) < width or (names is not None and len(fields) != len(names)):
-                raise BadRow(f"expected {len(names) if names else width} columns, got {len(fields)}")
-            label = None if label_at is None else parse_label(fields[label_at], label_map)
-        except (BadRow, csv.Error) as err:
-            rows.bad(line_no, str(err))
-            continue
-        out.append(TextLabel(fields[text_at].strip(), label))
+    with _reading(path), _open_table(path) as f:
+        reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
+        records = _records(reader, rows)
+        names: list[str] | None = None
+        if header:
+            first = next(records, None)
+            if first is None:
+                raise DataFormatError(f"{path}: empty file, expected a header row")
+            names = first[1]
+        text_at = _column_index(text_column, names, path)
+        label_at = None if label_column is None else _column_index(label_column, names, path)
+        width = max(text_at, label_at or 0) + 1
+        for line_no, fields in records:
+            try:
+                if len(fields) < width or (names is not None and len(fields) != len(names)):
+                    raise BadRow(f"expected {len(names) if names else width} columns, got {len(fields)}")
+                label = None if label_at is None else parse_label(fields[label_at], label_map)
+            except BadRow as err:
+                rows.bad(line_no, str(err))
+                continue
+            out.append(TextLabel(fields[text_at].strip(), label))
     rows.finish()
     return out
+
+
+def _open_table(path: Path) -> TextIO:
+    """Open a table for ``csv.reader``: ``newline=""`` so quoted fields may hold line breaks, and
+    ``utf-8-sig`` so a byte-order mark does not become part of the first column's name."""
+    if is_gzip(path):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _records(reader: Any, rows: _Rows) -> Iterator[tuple[int, list[str]]]:
+    """(first line of the record, fields) for each non-blank record; a record may span several lines when a
+    quoted field holds a line break. Records the csv module cannot parse go to ``rows.bad``."""
+    line_num = reader.line_num
+    while True:
+        start = line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            line_num = reader.line_num
+            rows.bad(start, str(err))
+            continue
+        line_num = reader.line_num
+        if any(cell.strip() for cell in fields):
+            yield start, fields
 
 
 # --------------------------------------------------------------------------- JSON Lines

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.nn.cache import KVCache
-from seqlab.nn.layers import DecoderLayer, EncoderLayer
+from seqlab.nn.layers import ACTIVATIONS, DecoderLayer, EncoderLayer
 from seqlab.nn.masks import causal_mask, padding_mask
 from seqlab.nn.positional import ScaledEmbedding, build_positional
 
@@ -48,6 +48,15 @@ class TransformerConfig:
     head_dim: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        for name in ("d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "max_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not (0 <= self.dropout < 1 and 0 <= self.label_smoothing < 1):
+            raise ValueError("dropout and label_smoothing must lie in [0, 1)")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.positional not in ("sinusoidal", "learned"):
+            raise ValueError(f"positional must be 'sinusoidal' or 'learned', got {self.positional!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
         self.head_dim = self.d_model // self.n_heads

@@ -143,6 +143,10 @@ def scaled_dot_product_attention(
     The fast path calls ``F.scaled_dot_product_attention`` (fused kernels). The eager path
     writes the equation out and also returns the weights (B, H, Tq, Tk), for plots.
     """
+    if is_causal and (mask is not None or q.size(-2) != k.size(-2)):
+        # SDPA aligns is_causal top-left when Tq != Tk; queries here are the last Tq positions (bottom-right)
+        causal = causal_mask(q.size(-2), k.size(-2), offset=k.size(-2) - q.size(-2), device=q.device)
+        mask, is_causal = (causal if mask is None else mask & causal), False
     if not need_weights:
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
         return out, None

@@ -8,6 +8,7 @@ test set (the reported number) are fixed samples whose sources never appear in t
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import random
 import time
@@ -20,7 +21,7 @@ import torch
 from seqlab.api import Seq2SeqPredictor, check_run_dir, load
 from seqlab.config import to_dict
 from seqlab.data.collate import pad_sequences
-from seqlab.data.dates import DatePair, alphabet, sample_pairs, stream_pairs
+from seqlab.data.dates import FIRST_DAY, DatePair, alphabet, sample_pairs, stream_pairs, surface_forms
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
@@ -41,6 +42,12 @@ class DatesData:
     dev_seed: int = 1001
     test_seed: int = 2002
     max_target_len: int = 12  # "YYYY-MM-DD" + <eos>, with room to spare
+
+    def __post_init__(self) -> None:
+        if self.n_dev < 1 or self.n_test < 1:
+            raise ValueError("n_dev and n_test must be at least 1")
+        if self.max_target_len < 11:
+            raise ValueError("max_target_len must be at least 11 (YYYY-MM-DD and <eos>)")
 
 
 def demo_model() -> TransformerConfig:
@@ -64,7 +71,7 @@ class RunConfig:
 
 def build_vocab() -> CharVocab:
     """One joint character vocabulary (sources and ISO targets), complete for everything the generator emits."""
-    return CharVocab.build(alphabet(), lowercase=True)
+    return CharVocab.build(alphabet(), lowercase=True, collapse_whitespace=True)  # "4  July" reads as "4 July"
 
 
 def encode_batch(pairs: list[DatePair], vocab: CharVocab) -> dict[str, torch.Tensor]:
@@ -108,11 +115,17 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     """
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SeqlabError(f"--out {out_dir} is a file; a run needs a directory")
+    longest = max(len(s) for d in range(366 * 7) for s in surface_forms(FIRST_DAY + dt.timedelta(days=d)))
+    if cfg.model.max_len < max(longest, cfg.data.max_target_len + 1):
+        raise SeqlabError(f"model.max_len={cfg.model.max_len} is too short: sources reach {longest} characters")
     out_dir.mkdir(parents=True, exist_ok=True)
     cfg = copy.deepcopy(cfg)
     torch.manual_seed(cfg.train.seed)
     vocab = build_vocab()
     cfg.model.src_vocab_size = cfg.model.tgt_vocab_size = len(vocab)
+    cfg.model.pad_id, cfg.model.bos_id, cfg.model.eos_id = vocab.pad_id, vocab.bos_id, vocab.eos_id
     model = Transformer.from_config(cfg.model)
     predictor = Seq2SeqPredictor(model, vocab, max_output_len=cfg.data.max_target_len, config=cfg)
     write_json(out_dir / "config.json", to_dict(cfg))
@@ -136,8 +149,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
 
-    with trainer.autocast():
-        metrics = score_test_set(predictor, test)
+    metrics = score_test_set(predictor, test)  # fp32, as `seqlab eval` and `translate` run
     last_dev = next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None)
     metrics.update(dev_exact_match=last_dev, steps=trainer.step, train_seconds=round(train_seconds, 1),
                    parameters=sum(p.numel() for p in model.parameters()),

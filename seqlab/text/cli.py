@@ -17,10 +17,24 @@ import sys
 from seqlab.errors import SeqlabError
 
 
+def _whole_number(value: str, least: int, what: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = least - 1
+    if number < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+    return number
+
+
 def _positive_int(value: str) -> int:
-    if not value.lstrip("-").isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}")
-    return int(value)
+    """>= 1: -k, --shingle, --num-perm."""
+    return _whole_number(value, 1, "a positive whole number")
+
+
+def _count(value: str) -> int:
+    """>= 0: --top (0 means all)."""
+    return _whole_number(value, 0, "a whole number >= 0")
 
 
 def _similarity(value: str) -> float:
@@ -115,7 +129,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                        description="Count characters, words, sentences, paragraphs and proper names (capitalised "
                        "words inside sentences) of a UTF-8 text file, with the most frequent words and names.")
     p.add_argument("file")
-    p.add_argument("--top", type=int, default=10, help="how many frequent words and names to list (0: all)")
+    p.add_argument("--top", type=_count, default=10, help="how many frequent words and names to list (0: all)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_stats)
 

@@ -34,16 +34,17 @@ _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc"
 _SENTENCE_END = re.compile(r"""([.!?]+["')\]]*)\s+(?=["'(\[]?[A-Z0-9À-Ý])""")
 
 
-def normalise(text: str, *, form: str = "NFKC", lowercase: bool = False, strip_accents: bool = False) -> str:
+def normalise(text: str, *, form: str = "NFKC", lowercase: bool = False, strip_accents: bool = False,
+              collapse_whitespace: bool = True) -> str:
     """Unicode normal form (NFKC folds compatibility characters: full-width letters, ligatures), optional
-    lower-casing and accent stripping (é -> e), and whitespace collapsed to single spaces."""
+    lower-casing and accent stripping (é -> e), and whitespace collapsed to single spaces (unless asked not to)."""
     text = unicodedata.normalize(form, text)
     if strip_accents:
         decomposed = unicodedata.normalize("NFD", text)
         text = unicodedata.normalize(form, "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
     if lowercase:
         text = text.lower()
-    return " ".join(text.split())
+    return " ".join(text.split()) if collapse_whitespace else text
 
 
 def word_tokenize(text: str) -> list[str]:
@@ -61,8 +62,9 @@ def sentence_split(text: str) -> list[str]:
     for match in _SENTENCE_END.finditer(text):
         words = text[start : match.start()].split()
         last_word = words[-1].lower().rstrip(".") if words else ""
-        if match.group(1).startswith(".") and (last_word in _ABBREVIATIONS or len(last_word) == 1):
-            continue  # "Dr. Who", "J. Smith": not a sentence end
+        initial = len(last_word) == 1 and last_word.isalpha()
+        if match.group(1).startswith(".") and (last_word in _ABBREVIATIONS or initial):
+            continue  # "Dr. Who", "J. Smith": not a sentence end ("I have 2. You" is)
         sentences.append(text[start : match.end(1)].strip())
         start = match.end()
     tail = text[start:].strip()

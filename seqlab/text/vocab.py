@@ -184,38 +184,41 @@ class Vocab:
 @dataclass
 class CharVocab(Vocab):
     """Character vocabulary: a Vocab over the characters of NFC-normalised (optionally lower-cased) text,
-    with the four specials <pad> <bos> <eos> <unk> (ids 0..3) by default."""
+    with the four specials <pad> <bos> <eos> <unk> (ids 0..3) by default. Whitespace is kept as written
+    (newlines matter to a character language model) unless ``collapse_whitespace`` folds runs into one space."""
 
     specials: tuple[str, ...] = SPECIALS
     lowercase: bool = False
+    collapse_whitespace: bool = False
 
     kind: ClassVar[str] = "char"
 
     @classmethod
     def build(cls, texts: Iterable[str], *, lowercase: bool = False,  # type: ignore[override]
-              specials: Sequence[str] = SPECIALS) -> CharVocab:
-        chars = sorted({ch for text in texts for ch in cls._chars(text, lowercase)})
+              specials: Sequence[str] = SPECIALS, collapse_whitespace: bool = False) -> CharVocab:
+        chars = sorted({ch for text in texts for ch in cls._chars(text, lowercase, collapse_whitespace)})
         return cls([*specials, *(ch for ch in chars if ch not in specials)], specials=tuple(specials),
-                   lowercase=lowercase)
+                   lowercase=lowercase, collapse_whitespace=collapse_whitespace)
 
     @staticmethod
-    def _chars(text: str, lowercase: bool) -> str:
-        return normalise(text, form="NFC", lowercase=lowercase)
+    def _chars(text: str, lowercase: bool, collapse_whitespace: bool) -> str:
+        return normalise(text, form="NFC", lowercase=lowercase, collapse_whitespace=collapse_whitespace)
 
     def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:  # type: ignore[override]
-        return super().encode(self._chars(text, self.lowercase), add_bos=add_bos, add_eos=add_eos)
+        chars = self._chars(text, self.lowercase, self.collapse_whitespace)
+        return super().encode(chars, add_bos=add_bos, add_eos=add_eos)
 
     def decode(self, ids: Iterable[int], *, skip_specials: bool = True) -> str:  # type: ignore[override]
         return "".join(super().decode(ids, skip_specials=skip_specials))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.kind, "lowercase": self.lowercase, "specials": list(self.specials),
-                "tokens": self.tokens}
+        return {"type": self.kind, "lowercase": self.lowercase, "collapse_whitespace": self.collapse_whitespace,
+                "specials": list(self.specials), "tokens": self.tokens}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CharVocab:
         return cls(data["tokens"], specials=tuple(data.get("specials", SPECIALS)),
-                   lowercase=data.get("lowercase", False))
+                   lowercase=data.get("lowercase", False), collapse_whitespace=data.get("collapse_whitespace", False))
 
 
 def load_vocab(path: str | Path) -> Vocab:

@@ -20,7 +20,13 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
     path = Path(path)
     if not path.is_file():
         raise SeqlabError(f"{path}: weights file not found")
-    missing, unexpected = load_model(model, str(path), strict=False)
+    try:
+        missing, unexpected = load_model(model, str(path), strict=False)
+    except RuntimeError as err:  # shapes that do not fit the config
+        detail = str(err).splitlines()[-1].strip()
+        raise SeqlabError(f"{path}: weights do not fit the model's config ({detail})") from err
+    except Exception as err:  # safetensors raises its own error type for a damaged file
+        raise SeqlabError(f"{path}: not a readable safetensors file ({err})") from err
     if missing or unexpected:
         raise SeqlabError(f"{path}: weights do not fit the model (missing {sorted(missing)[:3]}, "
                           f"unexpected {sorted(unexpected)[:3]})")

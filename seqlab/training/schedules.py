@@ -52,6 +52,9 @@ def constant(warmup_steps: int) -> Callable[[int], float]:
     return lambda step: min(1.0, (step + 1) / max(warmup_steps, 1))
 
 
+SCHEDULES = ("inverse_sqrt", "linear", "cosine", "constant")
+
+
 def build_schedule(name: str, warmup_steps: int, total_steps: int) -> Callable[[int], float]:
     schedules = {
         "inverse_sqrt": lambda: inverse_sqrt(warmup_steps),

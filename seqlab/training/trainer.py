@@ -8,6 +8,7 @@ callbacks, a progress bar, a time budget and safetensors checkpoints.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.training.checkpoint import save_weights
-from seqlab.training.schedules import build_schedule
+from seqlab.training.schedules import SCHEDULES, build_schedule
 
 Batch = dict[str, torch.Tensor]
 
@@ -45,11 +47,26 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        for name in ("batch_size", "eval_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.steps < 0 or self.warmup_steps < 0:
+            raise ValueError("steps and warmup_steps must not be negative")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if self.max_minutes is not None and not (self.max_minutes > 0 and math.isfinite(self.max_minutes)):
+            raise ValueError(f"max_minutes must be a positive number, got {self.max_minutes}")
+        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
 
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SeqlabError(f"device {name!r} asked for, but PyTorch sees no CUDA device here (use cpu or auto)")
     return torch.device(name)
 
 

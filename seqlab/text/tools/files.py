@@ -38,7 +38,8 @@ def read_documents(path: str | Path) -> list[Document]:
         if not files:
             raise SeqlabError(f"{path}: no .txt files in this directory")
         return [Document(str(p.relative_to(path)), read_text(p)) for p in files]
-    lines = read_text(path).splitlines()
+    # "\n" only: str.splitlines() also splits at form feeds, U+2028, \x85 ..., so "line N" would drift
+    lines = [line.removesuffix("\r") for line in read_text(path).split("\n")]
     documents = [Document(f"line {i}", line) for i, line in enumerate(lines, 1) if line.strip()]
     if not documents:
         raise SeqlabError(f"{path}: no documents (the file has no non-blank lines)")

@@ -5,6 +5,8 @@
     P(g | c)   = (count(g, c) + alpha) / (sum_g' count(g', c) + alpha * |V|)      (add-alpha smoothing)
 
 V is the set of n-grams seen in training (any language); n-grams outside V are ignored at prediction time.
+A text with no n-gram in V (emoji, another script) has no evidence beyond the prior: ``predict`` returns
+None for it rather than the most frequent training language, and ``describe`` says "unknown".
 The features are the character 1- to 4-grams of each lower-cased word padded with a space on both sides, so
 that " th" (word start) and "en " (word end) are features of their own. Trained on Multi30k's train side
 (English, German, French; Czech too where present), the model is cached as JSON in the cache directory
@@ -26,6 +28,7 @@ from seqlab.io import write_json
 from seqlab.text.tokenize import normalise
 
 LANGUAGE_NAMES = {"en": "English", "de": "German", "fr": "French", "cs": "Czech"}
+UNKNOWN = "unknown"  # the name describe() and evaluate() give a text predict() cannot identify (None)
 FORMAT = "seqlab.langid/1"  # bump when features or file layout change, so old caches are retrained
 
 
@@ -103,13 +106,20 @@ class LanguageIdentifier:
             ngram_counts[lang] = dict(counts)
         return cls(config, {lang: len(sentences) for lang, sentences in corpus.items()}, ngram_counts)
 
+    def _rows(self, text: str) -> list[int]:
+        """The vocabulary rows of the text's known n-grams; a repeated n-gram repeats its row."""
+        return [self.vocabulary[g] for g in char_ngrams(text, self.config.n_min, self.config.n_max)
+                if g in self.vocabulary]
+
+    def known_ngrams(self, texts: Sequence[str]) -> list[int]:
+        """How many of each text's n-grams (with repeats) were seen in training; 0 means no evidence."""
+        return [len(self._rows(text)) for text in texts]
+
     def joint_log_likelihood(self, texts: Sequence[str]) -> np.ndarray:
         """log P(c) + sum_g count(g, x) log P(g | c), for each text and language: (N, C)."""
         scores = np.empty((len(texts), len(self.languages)))
         for i, text in enumerate(texts):
-            rows = [self.vocabulary[g] for g in char_ngrams(text, self.config.n_min, self.config.n_max)
-                    if g in self.vocabulary]  # a repeated n-gram repeats its row: count(g, x) * log P(g | c)
-            scores[i] = self.log_prior + self.log_likelihood[rows].sum(0)
+            scores[i] = self.log_prior + self.log_likelihood[self._rows(text)].sum(0)  # count(g, x) * log P(g | c)
         return scores
 
     def predict_log_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -118,8 +128,12 @@ class LanguageIdentifier:
         top = joint.max(1, keepdims=True)
         return joint - (top + np.log(np.exp(joint - top).sum(1, keepdims=True)))
 
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        return [self.languages[c] for c in self.joint_log_likelihood(texts).argmax(1)]
+    def predict(self, texts: Sequence[str]) -> list[str | None]:
+        """The most probable language of each text, or None for a text with no known n-gram (no evidence:
+        the argmax would only repeat the prior)."""
+        best = self.joint_log_likelihood(texts).argmax(1)
+        return [self.languages[c] if known else None
+                for c, known in zip(best, self.known_ngrams(texts), strict=True)]
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "config": asdict(self.config), "sentence_counts": self.sentence_counts,
@@ -155,14 +169,17 @@ class Evaluation:
 
 
 def evaluate(model: LanguageIdentifier, corpus: dict[str, Sequence[str]]) -> Evaluation:
-    """Accuracy and confusion matrix on held-out sentences per language."""
-    index = {lang: i for i, lang in enumerate(model.languages)}
-    languages = model.languages + sorted(set(corpus) - set(index))  # unseen true languages get a row
-    index.update({lang: i for i, lang in enumerate(languages)})
+    """Accuracy and confusion matrix on held-out sentences per language; texts predicted None count as
+    errors in an UNKNOWN column (present only when some text was)."""
+    predictions = {lang: [p or UNKNOWN for p in model.predict(sentences)] for lang, sentences in corpus.items()}
+    languages = model.languages + sorted(set(corpus) - set(model.languages))  # unseen true languages get a row
+    if any(UNKNOWN in predicted for predicted in predictions.values()) and UNKNOWN not in languages:
+        languages.append(UNKNOWN)
+    index = {lang: i for i, lang in enumerate(languages)}
     confusion = [[0] * len(languages) for _ in languages]
-    for lang, sentences in corpus.items():
-        for predicted in model.predict(sentences):
-            confusion[index[lang]][index[predicted]] += 1
+    for lang, predicted in predictions.items():
+        for p in predicted:
+            confusion[index[lang]][index[p]] += 1
     return Evaluation(languages, confusion)
 
 
@@ -206,7 +223,10 @@ def load_or_train(data_dir: str | Path | None = None, *, retrain: bool = False,
 
 
 def describe(model: LanguageIdentifier, text: str) -> str:
-    """One line: the language, then every language's probability, most probable first."""
+    """One line: the language, then every language's probability, most probable first; for a text with no
+    known n-gram, "unknown (no known character n-grams)"."""
+    if not model.known_ngrams([text])[0]:
+        return f"{UNKNOWN} (no known character n-grams)"
     probs = np.exp(model.predict_log_proba([text])[0])
     ranked = sorted(zip(model.languages, probs, strict=True), key=lambda item: -item[1])
     best = ranked[0][0]
