@@ -12,6 +12,7 @@ dates are drawn from 1950-2049.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -83,6 +84,12 @@ def surface_forms(d: dt.date) -> list[str]:
     """Every written form of a date that the task knows, across languages."""
     fields = _fields(d)
     return [fmt.format(**fields) for lang in FORMATS for fmt in FORMATS[lang]]
+
+
+@functools.cache
+def longest_source() -> int:
+    """The longest surface form of any date: seven years cover every weekday/month/day combination."""
+    return max(len(text) for offset in range(7 * 366) for text in surface_forms(FIRST_DAY + dt.timedelta(offset)))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ test set (the reported number) are fixed samples whose sources never appear in t
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import random
 import time
@@ -21,7 +20,7 @@ import torch
 from seqlab.api import Seq2SeqPredictor, check_run_dir, load
 from seqlab.config import to_dict
 from seqlab.data.collate import pad_sequences
-from seqlab.data.dates import FIRST_DAY, DatePair, alphabet, sample_pairs, stream_pairs, surface_forms
+from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
@@ -117,7 +116,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SeqlabError(f"--out {out_dir} is a file; a run needs a directory")
-    longest = max(len(s) for d in range(366 * 7) for s in surface_forms(FIRST_DAY + dt.timedelta(days=d)))
+    longest = longest_source()
     if cfg.model.max_len < max(longest, cfg.data.max_target_len + 1):
         raise SeqlabError(f"model.max_len={cfg.model.max_len} is too short: sources reach {longest} characters")
     out_dir.mkdir(parents=True, exist_ok=True)
