@@ -135,15 +135,12 @@ def per_class_table(matrix: np.ndarray, class_names: Sequence[str]) -> list[dict
     """Precision, recall, F1 and support per class from a confusion matrix (rows true, columns predicted).
     A class never predicted (or never present) gets 0.0 where the ratio is undefined, as scikit-learn's
     ``zero_division=0``."""
-    matrix = np.asarray(matrix, dtype=float)
-    tp = np.diag(matrix)
-    predicted, support = matrix.sum(axis=0), matrix.sum(axis=1)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    denominator = precision + recall
-    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    from seqlab.metrics.classification import ClassificationReport
+
+    report = ClassificationReport.from_confusion_matrix(matrix, np.arange(len(class_names)))
     return [{"class": str(name), "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for name, p, r, f, s in zip(class_names, precision, recall, f1, support, strict=True)]
+            for name, p, r, f, s in zip(class_names, report.precision, report.recall, report.f_score,
+                                        report.support, strict=True)]
 
 
 def operating_point(y_true: Sequence[int], scores: Sequence[float], threshold: float) -> dict:
