@@ -1,7 +1,7 @@
 """The ``seqlab`` command line.
 
     seqlab demo [--out DIR] [--minutes M]
-    seqlab train CONFIG [--out DIR] [--data-dir D] [--key.sub=value ...]
+    seqlab train CONFIG [--out DIR] [--data-dir D] [--resume] [--print-config] [--key.sub=value ...]
     seqlab eval MODEL_DIR [--split test] [--data-dir D] [--out DIR] [--beam N] [--json]
     seqlab translate|predict MODEL_DIR [TEXT ...]      (texts from standard input when none are given)
     seqlab generate MODEL_DIR [PROMPT]
@@ -91,12 +91,25 @@ def _report(metrics: dict, out: Path) -> None:
 
 
 def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
-    from seqlab.runner import train
+    from seqlab.runner import default_out, load_run_config, train
 
-    out = args.out or str(Path("runs") / Path(args.config).stem)
-    metrics = train(args.config, out, overrides=_split_overrides(extra), data_dir=args.data_dir,
-                    progress=not args.quiet)
-    _report(metrics, Path(out))
+    overrides = _split_overrides(extra)
+    if args.print_config:
+        import yaml
+
+        from seqlab.config import to_dict
+
+        print(yaml.safe_dump(to_dict(load_run_config(args.config, overrides)), sort_keys=False), end="")
+        return
+    if args.quiet:  # plain log lines (one per log point and evaluation) instead of a progress bar
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    out = args.out or str(default_out(args.config))
+    metrics = train(args.config, out, overrides=overrides, data_dir=args.data_dir, progress=not args.quiet,
+                    resume=args.resume)
+    if metrics:  # rank 0 of a torchrun group reports; the other processes return nothing
+        _report(metrics, Path(out))
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -176,7 +189,10 @@ def build_parser() -> _Parser:
     p.add_argument("config", help="YAML config file, e.g. configs/dates_transformer.yaml")
     p.add_argument("--out", help="run directory (default: runs/<config name>)")
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar: plain log lines, for log files")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint (exactly as if never stopped)")
+    p.add_argument("--print-config", action="store_true", help="print the resolved config (YAML) and exit")
 
     p = sub.add_parser("eval", help="score a trained run on a split; write metrics.json, report.md and plots",
                        description="Evaluate the model in MODEL_DIR on a split of its task's data, print a table "

@@ -1,7 +1,10 @@
-"""Atomic file writes: a run killed mid-write leaves the previous file, never a truncated one."""
+"""Atomic file writes: a run killed mid-write (or the machine losing power) leaves the previous file,
+never a truncated one: write a temporary file beside the target, fsync it, rename it over the target,
+fsync the directory so the rename itself is on disk."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,10 +21,27 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes private (0600) files; outputs follow the umask
+        _fsync(tmp)
         os.replace(tmp, path)  # atomic on POSIX and Windows
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync on Windows; the rename is durable there
+        return
+    with contextlib.suppress(OSError):  # some file systems refuse fsync on directories; the file itself is synced
+        _fsync(str(path))
 
 
 def _umask() -> int:

@@ -20,16 +20,24 @@ def build_run_config(data: dict[str, Any] | Any, overrides: list[str] = ()) -> A
     return from_dict(get_task(data["task"]).RunConfig, data)
 
 
+def load_run_config(config: str | Path | dict | Any, overrides: list[str] = ()) -> Any:
+    """A YAML file, a dict or a typed config, plus overrides -> the task's typed RunConfig."""
+    data = read_config_file(config) if isinstance(config, str | Path) else config
+    return build_run_config(data, overrides)
+
+
+def default_out(config: str | Path | dict | Any) -> Path:
+    return Path("runs") / (Path(config).stem if isinstance(config, str | Path) else "run")
+
+
 def train(config: str | Path | dict | Any, out: str | Path | None = None, *, overrides: list[str] = (),
-          data_dir: str | Path | None = None, progress: bool = True) -> dict:
-    """Train from a YAML file, a dict or a typed config; write the run directory; return its metrics."""
-    if isinstance(config, str | Path):
-        data, default_out = read_config_file(config), Path("runs") / Path(config).stem
-    else:
-        data, default_out = config, Path("runs") / "run"
-    cfg = build_run_config(data, overrides)
+          data_dir: str | Path | None = None, progress: bool = True, resume: bool = False) -> dict:
+    """Train from a YAML file, a dict or a typed config; write the run directory; return its metrics.
+    With ``resume``, continue the run in ``out`` from its last checkpoint (the config must be the same)."""
+    cfg = load_run_config(config, overrides)
     task = get_task(cfg.task)
-    return task.train(cfg, Path(out) if out else default_out, progress=progress, data_dir=data_dir)
+    return task.train(cfg, Path(out) if out else default_out(config), progress=progress, data_dir=data_dir,
+                      resume=resume)
 
 
 def demo(out: str | Path = "runs/demo", *, minutes: float = 4.0, progress: bool = True) -> dict:

@@ -73,7 +73,9 @@ def test_console_entry_point_help_and_usage_errors():
 
 
 @pytest.mark.parametrize("override,message", [
-    ("--train.schedule=foo", "schedule must be one of"),
+    ("--optim.schedule=foo", "schedule must be one of"),
+    ("--optim.name=adam", "name must be one of adamw, sgd"),
+    ("--train.precision=fp8", "precision must be one of"),
     ("--train.eval_every=0", "eval_every must be at least 1"),
     ("--model.n_heads=0", "n_heads must be at least 1"),
     ("--model.max_len=16", "max_len=16 is too short"),
@@ -113,3 +115,13 @@ def test_top_level_config_keys_can_be_overridden(tmp_path):
     assert main(["train", "configs/dates_transformer.yaml", "--out", str(out), *TINY_DATES,
                  "--stop_at_dev_exact_match=0.5"]) == 0
     assert json.loads((out / "config.json").read_text())["stop_at_dev_exact_match"] == 0.5
+
+
+def test_print_config_shows_the_resolved_config(capsys):
+    import yaml
+
+    assert main(["train", "configs/dates_transformer.yaml", "--print-config", "--optim.lr=3e-4",
+                 "--train.grad_accum_steps", "2"]) == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["optim"]["lr"] == 3e-4 and config["train"]["grad_accum_steps"] == 2
+    assert config["task"] == "dates" and config["train"]["early_stopping"]["metric"] is None

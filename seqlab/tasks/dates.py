@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 from seqlab.api import Seq2SeqPredictor, check_run_dir, load
-from seqlab.config import to_dict
 from seqlab.data.collate import pad_sequences
 from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
@@ -26,9 +25,9 @@ from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
+from seqlab.tasks.common import prepare_run_dir
 from seqlab.text.vocab import CharVocab
-from seqlab.training import EarlyStopping, TrainConfig, Trainer, save_weights
-from seqlab.training.trainer import resolve_precision
+from seqlab.training import EarlyStopping, OptimConfig, TrainConfig, Trainer, save_weights, seed_everything
 from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
@@ -54,15 +53,19 @@ def demo_model() -> TransformerConfig:
                              dropout=0.0, max_len=64, share_embeddings=True, label_smoothing=0.0)
 
 
+def demo_optim() -> OptimConfig:
+    return OptimConfig(lr=2e-3, warmup_steps=100, schedule="cosine", weight_decay=0.01)
+
+
 def demo_train() -> TrainConfig:
-    return TrainConfig(steps=1600, batch_size=128, lr=2e-3, warmup_steps=100, eval_every=100, schedule="cosine",
-                       log_every=20, weight_decay=0.01)
+    return TrainConfig(steps=1600, batch_size=128, eval_every=100, log_every=20)
 
 
 @dataclass
 class RunConfig:
     task: str = "dates"
     model: TransformerConfig = field(default_factory=demo_model)
+    optim: OptimConfig = field(default_factory=demo_optim)
     train: TrainConfig = field(default_factory=demo_train)
     data: DatesData = field(default_factory=DatesData)
     stop_at_dev_exact_match: float | None = 1.0  # early stopping: dev accuracy reached twice in a row
@@ -79,19 +82,27 @@ def encode_batch(pairs: list[DatePair], vocab: CharVocab) -> dict[str, torch.Ten
     return {"src": src, "tgt": tgt}  # tgt (B, T+1): <bos> y <eos>
 
 
-def training_batches(cfg: RunConfig, vocab: CharVocab, exclude: set[str], *, pool_batches: int = 32
-                     ) -> Iterator[dict[str, torch.Tensor]]:
-    """Length-bucketed batches: draw a pool, sort it by source length, cut it into batches, shuffle those.
-    Sources of similar length pad far less than random ones (dates range from 8 to 40 characters)."""
-    stream = stream_pairs(cfg.train.seed, exclude=exclude)
-    rng = random.Random(cfg.train.seed)
-    size = cfg.train.batch_size
-    while True:
-        pool = sorted((next(stream) for _ in range(size * pool_batches)), key=lambda p: len(p.source))
-        batches = [pool[i : i + size] for i in range(0, len(pool), size)]
-        rng.shuffle(batches)
-        for batch in batches:
-            yield encode_batch(batch, vocab)
+@dataclass
+class TrainingBatches:
+    """An endless stream of length-bucketed batches: draw a pool, sort it by source length, cut it into
+    batches, shuffle those. Sources of similar length pad far less than random ones (dates range from 8 to
+    40 characters). Each ``iter`` starts the same stream again, which is how a resumed run finds its place."""
+
+    cfg: RunConfig
+    vocab: CharVocab
+    exclude: set[str]
+    pool_batches: int = 32
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        stream = stream_pairs(self.cfg.train.seed, exclude=self.exclude)
+        rng = random.Random(self.cfg.train.seed)
+        size = self.cfg.train.batch_size
+        while True:
+            pool = sorted((next(stream) for _ in range(size * self.pool_batches)), key=lambda p: len(p.source))
+            batches = [pool[i : i + size] for i in range(0, len(pool), size)]
+            rng.shuffle(batches)
+            for batch in batches:
+                yield encode_batch(batch, self.vocab)
 
 
 def held_out(cfg: DatesData) -> tuple[list[DatePair], list[DatePair]]:
@@ -106,44 +117,45 @@ def score(predictor: Seq2SeqPredictor, pairs: list[DatePair], *, beam_size: int 
     return exact_match(predictions, [p.target for p in pairs]), predictions
 
 
-def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None
-          ) -> dict:
-    """Train, evaluate on the test set and write the run directory; returns the metrics.
-
-    The data are generated, so ``data_dir`` is not read (every task takes it).
-    """
+def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
+          resume: bool = False) -> dict:
+    """Train, evaluate on the test set and write the run directory; returns the metrics (on rank 0 of a
+    torchrun group; the other processes train and return {}). With ``resume``, continue the run in
+    ``out_dir`` from its last checkpoint. The data are generated, so ``data_dir`` is not read."""
     started = time.perf_counter()
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SeqlabError(f"--out {out_dir} is a file; a run needs a directory")
     longest = longest_source()
     if cfg.model.max_len < max(longest, cfg.data.max_target_len + 1):
         raise SeqlabError(f"model.max_len={cfg.model.max_len} is too short: sources reach {longest} characters")
-    out_dir.mkdir(parents=True, exist_ok=True)
     cfg = copy.deepcopy(cfg)
-    torch.manual_seed(cfg.train.seed)
+    seed_everything(cfg.train.seed)
     vocab = build_vocab()
     cfg.model.src_vocab_size = cfg.model.tgt_vocab_size = len(vocab)
     cfg.model.pad_id, cfg.model.bos_id, cfg.model.eos_id = vocab.pad_id, vocab.bos_id, vocab.eos_id
     model = Transformer.from_config(cfg.model)
     predictor = Seq2SeqPredictor(model, vocab, max_output_len=cfg.data.max_target_len, config=cfg)
-    write_json(out_dir / "config.json", to_dict(cfg))
-    vocab.save(out_dir / "vocab.json")
-
-    dev, test = held_out(cfg.data)
     callbacks = []
     if cfg.stop_at_dev_exact_match is not None:
         callbacks.append(EarlyStopping("exact_match", cfg.stop_at_dev_exact_match, patience=2))
-    trainer = Trainer(model, cfg.train, callbacks=callbacks, progress=progress,
+    out_dir = Path(out_dir)
+    trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
+                      checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir,
                       count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))
-    batches = training_batches(cfg, vocab, exclude={p.source.lower() for p in dev + test})
+    main = trainer.dist.is_main
+    prepare_run_dir(out_dir, cfg, resume=resume, write=main)
+    if main:
+        vocab.save(out_dir / "vocab.json")
+
+    dev, test = held_out(cfg.data)
+    batches = TrainingBatches(cfg, vocab, exclude={p.source.lower() for p in dev + test})
     dev_batch = encode_batch(dev, vocab)
 
     def evaluate_dev(m: Transformer) -> dict:
         loss = m.loss(**{k: v.to(trainer.device) for k, v in dev_batch.items()}).item()
         return {"exact_match": score(predictor, dev)[0], "loss": loss}
 
-    history = trainer.fit(batches, evaluate_dev)
+    history = trainer.fit(batches, evaluate_dev, resume=resume)
+    if not main:
+        return {}
     train_seconds = time.perf_counter() - started
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
@@ -152,7 +164,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     last_dev = next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None)
     metrics.update(dev_exact_match=last_dev, steps=trainer.step, train_seconds=round(train_seconds, 1),
                    parameters=sum(p.numel() for p in model.parameters()),
-                   precision=resolve_precision(cfg.train.precision, trainer.device), device=str(trainer.device))
+                   precision=trainer.precision, device=str(trainer.device))
     write_plots(predictor, history, out_dir)
     metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     write_json(out_dir / "metrics.json", metrics)

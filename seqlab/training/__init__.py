@@ -1,8 +1,10 @@
-"""Training: one Trainer, schedules, checkpoints."""
+"""Training: one Trainer, typed configs, schedules, checkpoints, logs, distributed data parallelism."""
 
-from seqlab.training.checkpoint import load_weights, save_weights
+from seqlab.training.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
+from seqlab.training.config import EarlyStoppingConfig, OptimConfig, TrainConfig
 from seqlab.training.schedules import build_schedule, inverse_sqrt, noam_rate
-from seqlab.training.trainer import Callback, EarlyStopping, TrainConfig, Trainer
+from seqlab.training.trainer import Callback, EarlyStopping, Trainer, TrainingStopped, seed_everything
 
-__all__ = ["Callback", "EarlyStopping", "TrainConfig", "Trainer", "build_schedule", "inverse_sqrt",
-           "load_weights", "noam_rate", "save_weights"]
+__all__ = ["Callback", "EarlyStopping", "EarlyStoppingConfig", "OptimConfig", "TrainConfig", "Trainer",
+           "TrainingStopped", "build_schedule", "inverse_sqrt", "load_checkpoint", "load_weights", "noam_rate",
+           "save_checkpoint", "save_weights", "seed_everything"]

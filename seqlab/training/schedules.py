@@ -55,11 +55,11 @@ def constant(warmup_steps: int) -> Callable[[int], float]:
 SCHEDULES = ("inverse_sqrt", "linear", "cosine", "constant")
 
 
-def build_schedule(name: str, warmup_steps: int, total_steps: int) -> Callable[[int], float]:
+def build_schedule(name: str, warmup_steps: int, total_steps: int, min_ratio: float = 0.1) -> Callable[[int], float]:
     schedules = {
         "inverse_sqrt": lambda: inverse_sqrt(warmup_steps),
         "linear": lambda: linear(warmup_steps, total_steps),
-        "cosine": lambda: cosine(warmup_steps, total_steps),
+        "cosine": lambda: cosine(warmup_steps, total_steps, min_ratio),
         "constant": lambda: constant(warmup_steps),
     }
     if name not in schedules:

@@ -1,65 +1,48 @@
 """One model-agnostic Trainer for every task (in the spirit of minGPT's trainer).
 
-The model owns its loss: ``model.loss(**batch) -> scalar``. The Trainer owns the loop:
-AdamW, warmup schedule, gradient clipping, optional bf16 autocast, periodic evaluation,
-callbacks, a progress bar, a time budget and safetensors checkpoints.
+The model owns its loss: ``model.loss(**batch) -> scalar`` (a mean over the batch). The Trainer owns the
+loop: AdamW or SGD with a warmup schedule, gradient accumulation, clipping, bf16/fp16 autocast (fp16 with
+a gradient scaler), evaluation with early stopping, NaN/inf detection, progress bar and CSV/TensorBoard
+logs, atomic checkpoints that resume bit-exactly, and DistributedDataParallel under ``torchrun``.
+
+Data are global batches (``config.batch_size`` examples each): the Trainer splits every batch across
+processes and micro-batches, weighting each slice's loss by its share, so neither changes the result.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import logging
 import math
+import os
+import signal
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from seqlab.config import to_dict
 from seqlab.errors import SeqlabError
-from seqlab.io import write_json
-from seqlab.training.checkpoint import save_weights
-from seqlab.training.schedules import SCHEDULES, build_schedule
+from seqlab.training import distributed as ddp
+from seqlab.training.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights, set_rng_state
+from seqlab.training.config import EarlyStoppingConfig, OptimConfig, TrainConfig
+from seqlab.training.loggers import RunLog
+from seqlab.training.schedules import build_schedule
 
 Batch = dict[str, torch.Tensor]
+CHECKPOINT = "checkpoint.safetensors"
+BEST_WEIGHTS = "best.safetensors"
+log = logging.getLogger("seqlab.train")
+
+__all__ = ["Callback", "EarlyStopping", "OptimConfig", "TrainConfig", "Trainer", "TrainingStopped"]
 
 
-@dataclass
-class TrainConfig:
-    steps: int = 2000
-    batch_size: int = 64
-    lr: float = 1e-3  # peak learning rate, reached at the end of warmup
-    betas: tuple[float, float] = (0.9, 0.98)
-    eps: float = 1e-9
-    weight_decay: float = 0.0
-    schedule: str = "inverse_sqrt"  # inverse_sqrt (paper) | linear | cosine | constant
-    warmup_steps: int = 200
-    clip_grad_norm: float | None = 1.0
-    precision: str = "auto"  # auto | fp32 | bf16 (autocast); auto = bf16 where the hardware runs it natively
-    eval_every: int = 250
-    log_every: int = 25
-    max_minutes: float | None = None  # stop training when this wall-clock budget is spent
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-
-    def __post_init__(self) -> None:
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        for name in ("batch_size", "eval_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.steps < 0 or self.warmup_steps < 0:
-            raise ValueError("steps and warmup_steps must not be negative")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if self.max_minutes is not None and not (self.max_minutes > 0 and math.isfinite(self.max_minutes)):
-            raise ValueError(f"max_minutes must be a positive number, got {self.max_minutes}")
-        if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+class TrainingStopped(SeqlabError):
+    """Training ended early on purpose (non-finite loss, a signal); a checkpoint was written first."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -81,23 +64,58 @@ def native_bf16(device: torch.device) -> bool:
         return False
 
 
+def fp16_supported(device: torch.device) -> bool:
+    return device.type == "cuda"
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
+    if precision == "fp16" and not fp16_supported(device):
+        raise SeqlabError("precision fp16 needs a CUDA device (it trains with a gradient scaler); "
+                          "on CPU use bf16 or fp32")
     return precision
 
 
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    if resolve_precision(precision, device) == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    dtype = AUTOCAST_DTYPES.get(resolve_precision(precision, device))
+    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> None:
+    """Python's, NumPy's and torch's (CPU and CUDA) generators."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def build_optimizer(model: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
+    """Weight decay on matrices only: biases, LayerNorm gains and such stay undecayed."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    if cfg.name == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
 
 
 class Callback:
-    """Hooks; set ``trainer.should_stop = True`` to end training after the current step."""
+    """Hooks; set ``trainer.should_stop = True`` to end training after the current step. A callback with
+    state returns it from ``state_dict`` (JSON) so that resumed runs behave as uninterrupted ones."""
 
     def on_log(self, trainer: Trainer, record: dict) -> None: ...
     def on_evaluate(self, trainer: Trainer, metrics: dict) -> None: ...
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None: ...
 
 
 class EarlyStopping(Callback):
@@ -111,58 +129,174 @@ class EarlyStopping(Callback):
         if self.hits >= self.patience:
             trainer.should_stop = True
 
+    def state_dict(self) -> dict:
+        return {"hits": self.hits}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.hits = state["hits"]
+
+
+class _Loss(nn.Module):
+    """``model.loss`` as a forward pass: DistributedDataParallel synchronises gradients only through forward."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.model.loss(**batch)
+
+
+class _Signals:
+    """SIGINT/SIGTERM during fit: finish the step, save a checkpoint, stop. A second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self) -> _Signals:
+        with contextlib.suppress(ValueError):  # only the main thread may set handlers (not so in some notebooks)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
 
 class Trainer:
     def __init__(
         self,
         model: nn.Module,
         config: TrainConfig,
+        optim: OptimConfig | None = None,
         *,
         callbacks: Sequence[Callback] = (),
         checkpoint_dir: str | Path | None = None,
+        log_dir: str | Path | None = None,
+        tensorboard: bool | None = None,
         count_tokens: Callable[[Batch], int] | None = None,
         progress: bool = True,
     ):
-        self.config = config
+        self.config, self.optim_config = config, optim or OptimConfig()
         self.device = resolve_device(config.device)
+        self.dist = ddp.init_distributed(self.device)
+        if self.dist.enabled and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.precision = resolve_precision(config.precision, self.device)
+        if config.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it to be deterministic
+            torch.use_deterministic_algorithms(True)
         self.model = model.to(self.device)
+        self.loss_fn: nn.Module = _Loss(self.model)
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.loss_fn = DistributedDataParallel(
+                self.loss_fn, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            if self.dist.rank:  # the same init on every process (DDP broadcasts rank 0's), different dropout
+                torch.manual_seed(config.seed + self.dist.rank)
         self.callbacks = list(callbacks)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.log_dir = Path(log_dir) if log_dir else None
+        self.tensorboard = tensorboard
         self.count_tokens = count_tokens
-        self.progress = progress
-        self.optimizer = torch.optim.AdamW(self._param_groups(), lr=config.lr, betas=config.betas,
-                                           eps=config.eps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, build_schedule(config.schedule, config.warmup_steps, config.steps))
-        self.step = 0
+        self.progress = progress and self.dist.is_main
+        self.optimizer = build_optimizer(self.model, self.optim_config)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, build_schedule(
+            self.optim_config.schedule, self.optim_config.warmup_steps, config.steps, self.optim_config.min_lr_ratio))
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.step = self.epoch = self.batch_in_epoch = 0
         self.history: list[dict] = []  # one record per log point and per evaluation
         self.should_stop = False
         self.last_eval_step = -1
+        self.nonfinite_in_a_row = 0
+        self.elapsed_before = 0.0  # seconds trained before a resume
+        self.best: dict | None = None  # early stopping: {"value", "step", "bad_evals"}
+        self._best_weights: dict[str, torch.Tensor] | None = None
+        self._signals = _Signals()
+        self.run_log: RunLog | None = None
+        self._pending_rng: tuple[dict, dict] | None = None
 
-    def _param_groups(self) -> list[dict]:
-        """Weight decay on matrices only: biases, LayerNorm gains and such stay undecayed."""
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        decay = [p for p in params if p.dim() >= 2]
-        no_decay = [p for p in params if p.dim() < 2]
-        return [{"params": decay, "weight_decay": self.config.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0}]
+    # ---- one optimiser step ---------------------------------------------------------------------------
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return autocast(self.device, self.config.precision)
+        dtype = AUTOCAST_DTYPES.get(self.precision)
+        return torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
-    def train_step(self, batch: Batch) -> float:
+    def _micro_batches(self, batch: Batch) -> list[tuple[Batch, float]]:
+        """This process's micro-batches with their loss weights: the share of the global batch, times the
+        world size (DDP averages gradients over processes)."""
+        local, share = ddp.shard(batch, self.dist)
+        parts = ddp.split_batch(local, self.config.grad_accum_steps) if self.config.grad_accum_steps > 1 \
+            else [(local, 1.0)]
+        return [(b, w * share * self.dist.world_size) for b, w in parts]
+
+    def train_step(self, batch: Batch) -> dict | None:
+        """Forward, backward and update on one global batch. Returns the step's record, or None when the
+        step was skipped (a non-finite loss or gradient, or an fp16 overflow the scaler caught)."""
         self.model.train()
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        with self.autocast():
-            loss = self.model.loss(**batch)
-        loss.backward()
-        if self.config.clip_grad_norm:
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
-        self.optimizer.step()
-        self.scheduler.step()
+        micro = self._micro_batches(batch)
+        loss_sum = torch.zeros((), device=self.device)
+        for i, (part, weight) in enumerate(micro):
+            part = {k: v.to(self.device, non_blocking=True) for k, v in part.items()}
+            last = i == len(micro) - 1
+            sync = contextlib.nullcontext() if last or not self.dist.enabled else self.loss_fn.no_sync()
+            with sync:
+                with self.autocast():
+                    loss = self.loss_fn(part)
+                self.scaler.scale(loss.float() * weight).backward()
+            loss_sum += loss.detach().float() * weight / self.dist.world_size  # summed over processes below
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = self._clip_and_norm()
+        loss_value, norm_value = loss_sum.item(), grad_norm.item()  # this process's share; the gradient's global
+        overflow = self.scaler.is_enabled() and not math.isfinite(norm_value)  # the scaler's business
+        bad = not math.isfinite(loss_value) or (not overflow and not math.isfinite(norm_value))
+        loss_value, bad_anywhere = ddp.sum_over_ranks([loss_value, float(bad)], self.dist, self.device)
+        if bad_anywhere:
+            return self._skip_step(loss_value, norm_value)
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
+        if scale is not None and self.scaler.get_scale() < scale:  # fp16 overflow: no update happened
+            return None
+        self.scheduler.step()
         self.step += 1
-        return loss.item()
+        self.nonfinite_in_a_row = 0
+        return {"step": self.step, "epoch": self.epoch, "loss": loss_value,
+                "lr": self.scheduler.get_last_lr()[0], "grad_norm": norm_value}
+
+    def _clip_and_norm(self) -> torch.Tensor:
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        if not params:
+            raise SeqlabError("the loss has no gradient with respect to any trainable parameter")
+        if self.config.clip_grad_norm:
+            return nn.utils.clip_grad_norm_(params, self.config.clip_grad_norm)
+        return nn.utils.get_total_norm([p.grad for p in params])
+
+    def _skip_step(self, loss: float, grad_norm: float) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        self.nonfinite_in_a_row += 1
+        what = f"loss {loss}" if not math.isfinite(loss) else f"gradient norm {grad_norm}"
+        self.history.append({"step": self.step, "skipped": what})
+        limit = self.config.max_nonfinite if self.config.on_nonfinite == "skip" else 1
+        if self.nonfinite_in_a_row >= limit:
+            where = self.save_checkpoint()
+            saved = f"; the last good state (step {self.step}) is in {where}" if where else ""
+            raise TrainingStopped(f"step {self.step + 1}: {what} in {self.nonfinite_in_a_row} step(s) in a row, "
+                                  f"training stopped (train.on_nonfinite={self.config.on_nonfinite}){saved}. "
+                                  "Try a lower optim.lr, gradient clipping or fp32.")
+        log.warning("step %d: %s, step skipped (%d in a row)", self.step + 1, what, self.nonfinite_in_a_row)
+        return None
+
+    # ---- evaluation and early stopping ------------------------------------------------------------------
 
     def evaluate(self, evaluate: Callable[[nn.Module], dict]) -> dict:
         self.model.eval()
@@ -172,53 +306,220 @@ class Trainer:
         self.last_eval_step = self.step
         record = {"step": self.step, **{f"eval_{k}": v for k, v in metrics.items()}}
         self.history.append(record)
+        if self.run_log:
+            self.run_log.evaluation(record)
+        self._early_stopping(metrics)
         for cb in self.callbacks:
             cb.on_evaluate(self, metrics)
-        self.save_checkpoint()
         return metrics
 
-    def save_checkpoint(self) -> None:
+    def _early_stopping(self, metrics: dict) -> None:
+        cfg: EarlyStoppingConfig = self.config.early_stopping
+        if cfg.metric is None:
+            return
+        if cfg.metric not in metrics:
+            raise SeqlabError(f"train.early_stopping.metric={cfg.metric!r} is not among the evaluation's "
+                              f"metrics ({', '.join(metrics)})")
+        value = float(metrics[cfg.metric])
+        sign = 1 if cfg.mode == "max" else -1
+        if self.best is None or sign * (value - self.best["value"]) > cfg.min_delta:
+            self.best = {"value": value, "step": self.step, "bad_evals": 0}
+            if cfg.restore_best:
+                self._keep_best_weights()
+        else:
+            self.best["bad_evals"] += 1
+            if self.best["bad_evals"] >= cfg.patience:
+                log.info("early stopping at step %d: best %s=%g at step %d", self.step, cfg.metric,
+                         self.best["value"], self.best["step"])
+                self.should_stop = True
+
+    def _keep_best_weights(self) -> None:
         if self.checkpoint_dir is not None:
-            save_weights(self.model, self.checkpoint_dir / "model.safetensors")
-            write_json(self.checkpoint_dir / "trainer_state.json", {"step": self.step, "history": self.history})
+            if self.dist.is_main:
+                save_weights(self.model, self.checkpoint_dir / BEST_WEIGHTS)
+        else:
+            self._best_weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
 
-    def fit(self, batches: Iterable[Batch], evaluate: Callable[[nn.Module], dict] | None = None) -> list[dict]:
-        """Train for ``config.steps`` steps (or until the time budget or a callback stops it).
+    def _restore_best(self) -> None:
+        cfg = self.config.early_stopping
+        if cfg.metric is None or not cfg.restore_best or self.best is None or self.best["step"] == self.step:
+            return
+        if self._best_weights is not None:
+            self.model.load_state_dict(self._best_weights)
+        elif self.checkpoint_dir is not None and (self.checkpoint_dir / BEST_WEIGHTS).is_file():
+            load_weights(self.model, self.checkpoint_dir / BEST_WEIGHTS)  # rank 0 only: it alone evaluates
+        log.info("restored the best weights (step %d, %s=%g)", self.best["step"], cfg.metric, self.best["value"])
 
-        ``batches`` may be endless (a generator) or re-iterable (a list, a DataLoader): then each
-        pass over it is an epoch.
+    # ---- checkpoints ------------------------------------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return self.checkpoint_dir / CHECKPOINT if self.checkpoint_dir else None
+
+    def state_dict(self) -> dict:
+        """Everything but tensors that a resumed run needs to continue exactly."""
+        return {
+            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+            "history": self.history, "last_eval_step": self.last_eval_step, "best": self.best,
+            "nonfinite_in_a_row": self.nonfinite_in_a_row, "elapsed_s": self.elapsed_s,
+            "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "train_config": to_dict(self.config), "optim_config": to_dict(self.optim_config),
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        """Write the checkpoint (rank 0 only; atomic, so a kill mid-save keeps the previous one)."""
+        path = self.checkpoint_path
+        if path is None or not self.dist.is_main:
+            return path
+        save_checkpoint(path, self.model, self.optimizer, self.state_dict())
+        return path
+
+    def load_checkpoint(self, path: str | Path | None = None) -> None:
+        """Restore a checkpoint (default: this trainer's own) to continue exactly where it was written."""
+        path = Path(path) if path else self.checkpoint_path
+        if path is None:
+            raise SeqlabError("resume asked for, but the trainer has no checkpoint_dir")
+        if not path.is_file():
+            raise SeqlabError(f"nothing to resume: no checkpoint at {path}")
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # a save the kill interrupted
+            stale.unlink(missing_ok=True)
+        state = load_checkpoint(path, self.model, self.optimizer, restore_rng=False)
+        self._pending_rng = state["rng_tensors"], state["rng"]  # restored once the data are replayed (fit)
+        for key in ("step", "epoch", "batch_in_epoch", "history", "last_eval_step", "best", "nonfinite_in_a_row"):
+            setattr(self, key, copy.deepcopy(state[key]))
+        self.elapsed_before = state["elapsed_s"]
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        for cb, cb_state in zip(self.callbacks, state["callbacks"], strict=False):
+            cb.load_state_dict(cb_state)
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+
+    @property
+    def elapsed_s(self) -> float:
+        started = getattr(self, "_started", None)
+        return round(self.elapsed_before + (time.perf_counter() - started if started else 0.0), 2)
+
+    def _epoch_batches(self, batches: Iterable[Batch], skip: int) -> Iterator[Batch]:
+        """The batches of the current epoch, after the first ``skip`` (already trained on before a resume).
+        Data whose order is a function of the epoch (``set_epoch``, as seqlab's samplers and PyTorch's
+        DistributedSampler have) replay the same order, so the resumed run sees the same batches."""
+        for holder in (batches, getattr(batches, "batch_sampler", None), getattr(batches, "sampler", None)):
+            if hasattr(holder, "set_epoch"):
+                holder.set_epoch(self.epoch)
+        iterator = iter(batches)
+        if skip and iterator is batches:
+            raise SeqlabError("resuming needs data that can be iterated again from the start (a list, a "
+                              "DataLoader, or an object whose __iter__ restarts the stream), not a generator")
+        for done in range(skip):
+            if next(iterator, None) is None:
+                raise SeqlabError(f"resume: the data ran out after {done} batches, but the checkpoint had "
+                                  f"trained on {skip} of this epoch (did the data change?)")
+        return iterator
+
+    def _next_batch(self, batches: Iterable[Batch], iterator: Iterator[Batch]) -> tuple[Batch | None, Iterator]:
+        batch = next(iterator, None)
+        if batch is None:  # end of an epoch
+            if self.batch_in_epoch == 0:
+                raise ValueError("the training data yielded no batch")
+            if iter(batches) is batches:  # a one-shot iterator is used up: the end of training
+                return None, iterator
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+            iterator = self._epoch_batches(batches, 0)
+            batch = next(iterator, None)
+            if batch is None:
+                raise ValueError("the training data yielded no batch")
+        self.batch_in_epoch += 1
+        return batch, iterator
+
+    def fit(self, batches: Iterable[Batch], evaluate: Callable[[nn.Module], dict] | None = None, *,
+            resume: bool = False) -> list[dict]:
+        """Train for ``config.steps`` steps (or until the time budget, early stopping or a callback ends it).
+
+        ``batches`` may be endless or re-iterable (a list, a DataLoader): then each pass is an epoch. With
+        ``resume``, continue from the checkpoint in ``checkpoint_dir``, bit-exactly on CPU.
         """
+        if resume:
+            self.load_checkpoint()
+        self.run_log = RunLog(self.log_dir, tensorboard=self.tensorboard,
+                              resume_step=self.step if resume else None) if self.dist.is_main else None
+        iterator = self._epoch_batches(batches, self.batch_in_epoch)
+        if self._pending_rng is not None:  # after replaying the data: the random streams go on where they were
+            set_rng_state(*self._pending_rng)
+            self._pending_rng = None
+            if self.dist.rank:  # every process restored rank 0's streams; keep their dropout masks apart
+                torch.manual_seed(self.config.seed + self.dist.rank + self.step)
+        try:
+            with self._signals:
+                self._loop(batches, iterator, evaluate)
+        finally:
+            if self.run_log:
+                self.run_log.close()
+        return self.history
+
+    def _loop(self, batches: Iterable[Batch], iterator: Iterator[Batch],
+              evaluate: Callable[[nn.Module], dict] | None) -> None:
         cfg = self.config
-        start = time.perf_counter()
-        deadline = start + cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
-        losses, tokens, last_log = [], 0, start
-        bar = tqdm(total=cfg.steps, desc="train", disable=not self.progress, dynamic_ncols=True, leave=True)
-        batch_iter = iter(batches)
-        while self.step < cfg.steps and not self.should_stop and time.perf_counter() < deadline:
-            batch = next(batch_iter, None)
-            if batch is None:  # end of an epoch
-                batch_iter = iter(batches)
-                batch = next(batch_iter, None)
-                if batch is None:
-                    raise ValueError("the training data yielded no batch")
-            tokens += self.count_tokens(batch) if self.count_tokens else 0
-            losses.append(self.train_step(batch))
+        self._started = time.perf_counter()
+        deadline = self._started + cfg.max_minutes * 60 - self.elapsed_before if cfg.max_minutes else math.inf
+        window = {"loss": 0.0, "steps": 0, "items": 0, "since": time.perf_counter()}
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", disable=not self.progress,
+                   dynamic_ncols=True, leave=True)
+        while self.step < cfg.steps:
+            if ddp.any_rank(self.should_stop or time.perf_counter() > deadline or self._signals.received is not None,
+                            self.dist, self.device):
+                break
+            batch, iterator = self._next_batch(batches, iterator)
+            if batch is None:
+                break
+            record = self.train_step(batch)
+            if record is None:
+                continue
+            items = self.count_tokens(batch) if self.count_tokens else len(next(iter(batch.values())))
+            record["elapsed_s"] = self.elapsed_s
+            if self.run_log:
+                self.run_log.step(record | {"tokens" if self.count_tokens else "examples": items})
+            window["loss"] += record["loss"]
+            window["steps"] += 1
+            window["items"] += items
             bar.update(1)
             if self.step % cfg.log_every == 0:
-                now = time.perf_counter()
-                record = {"step": self.step, "loss": sum(losses) / len(losses),
-                          "lr": self.scheduler.get_last_lr()[0], "elapsed_s": round(now - start, 2)}
-                if self.count_tokens:
-                    record["tokens_per_s"] = round(tokens / (now - last_log), 1)
-                self.history.append(record)
-                bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}")
-                for cb in self.callbacks:
-                    cb.on_log(self, record)
-                losses, tokens, last_log = [], 0, now
-            if evaluate is not None and self.step % cfg.eval_every == 0:
+                self._log_point(record, window, bar)
+            if evaluate is not None and self.step % cfg.eval_every == 0 and self.dist.is_main:
                 metrics = self.evaluate(evaluate)
                 bar.write(f"step {self.step}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+                if cfg.checkpoint_every is None:
+                    self.save_checkpoint()
+            if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                self.save_checkpoint()
         bar.close()
-        if evaluate is not None and self.last_eval_step != self.step:
+        if self._signals.received is not None:
+            where = self.save_checkpoint()
+            name = signal.Signals(self._signals.received).name
+            raise TrainingStopped(f"{name} at step {self.step}: " + (
+                f"checkpoint saved to {where}; continue with --resume" if where else "no checkpoint_dir, not saved"))
+        if evaluate is not None and self.last_eval_step != self.step and self.dist.is_main:
             self.evaluate(evaluate)
-        return self.history
+        self.save_checkpoint()
+        self._restore_best()
+        if self.log_dir and self.dist.is_main and self.history:
+            from seqlab.viz import plot_learning_curve
+
+            plot_learning_curve(self.history, self.log_dir / "learning_curve.png")
+
+    def _log_point(self, record: dict, window: dict, bar: tqdm) -> None:
+        now = time.perf_counter()
+        unit = "tokens_per_s" if self.count_tokens else "examples_per_s"
+        point = {"step": self.step, "loss": window["loss"] / window["steps"], "lr": record["lr"],
+                 "grad_norm": record["grad_norm"], "elapsed_s": record["elapsed_s"],
+                 unit: round(window["items"] / max(now - window["since"], 1e-9), 1)}
+        self.history.append(point)
+        if self.run_log:
+            self.run_log.summary(point)
+        bar.set_postfix(loss=f"{point['loss']:.4f}", lr=f"{point['lr']:.2e}",
+                        **{unit.removesuffix("_per_s") + "/s": f"{point[unit]:,.0f}"})
+        for cb in self.callbacks:
+            cb.on_log(self, point)
+        window.update(loss=0.0, steps=0, items=0, since=now)
