@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # every benchmark
     python benchmarks/run.py transformer     # one
     python benchmarks/run.py vectorize       # our BoW / TF-IDF vs scikit-learn on IMDB
+    python benchmarks/run.py trainer         # Trainer.fit vs a bare loop; bf16 vs fp32 through the Trainer
     python benchmarks/run.py --quick         # small sizes, a smoke run
 """
 
@@ -19,10 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import trainer_overhead
 import transformer_vs_torch
 import vectorize_vs_sklearn
 
-BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run}
+BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
+              "trainer": trainer_overhead.run}
 
 
 def machine() -> dict:
