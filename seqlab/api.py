@@ -102,10 +102,20 @@ def read_run_config(run_dir: str | Path):
     return from_dict(task.RunConfig, data)
 
 
-def load(run_dir: str | Path, *, device: str = "cpu") -> Seq2SeqPredictor:
-    """Load a trained run directory (config.json, vocab.json, model.safetensors)."""
+def load(run_dir: str | Path, *, device: str = "cpu"):
+    """Load a trained run directory (config.json, vocab.json, model.safetensors) as its task's predictor:
+    a translator (``.translate``), a classifier (``.predict``), a tagger (``.tag``) or a language model
+    (``.generate``)."""
+    from seqlab.tasks import get_task
+
     run_dir = check_run_dir(run_dir)
     cfg = read_run_config(run_dir)
+    task = get_task(cfg.task)
+    if hasattr(task, "load_predictor"):
+        try:
+            return task.load_predictor(run_dir, cfg, device=device)
+        except (ValueError, KeyError, json.JSONDecodeError) as err:
+            raise SeqlabError(f"{run_dir}: damaged or incompatible run files ({err})") from err
     try:
         model = Transformer.from_config(cfg.model)
     except ValueError as err:

@@ -3,8 +3,9 @@
     seqlab demo [--out DIR] [--minutes M]
     seqlab train CONFIG [--out DIR] [--data-dir D] [--resume] [--print-config] [--key.sub=value ...]
     seqlab eval MODEL_DIR [--split test] [--data-dir D] [--out DIR] [--beam N] [--json]
-    seqlab translate|predict MODEL_DIR [TEXT ...]      (texts from standard input when none are given)
-    seqlab generate MODEL_DIR [PROMPT]
+    seqlab translate|predict MODEL_DIR [TEXT ...] [--file F]  (texts from standard input when none are given)
+    seqlab generate MODEL_DIR [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+    seqlab viz gradients [--out gradients.png]
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
 """
@@ -51,17 +52,35 @@ def _split_overrides(extra: Sequence[str]) -> list[str]:
 def _texts(args: argparse.Namespace) -> tuple[list[str], bool]:
     """The input texts, and whether they came line by line from standard input (where a blank line is
     passed through as a blank output line, so outputs stay aligned with input lines)."""
+    if getattr(args, "file", None):
+        return _file_lines(Path(args.file)), False
     if args.text:
         for i, text in enumerate(args.text, 1):
             if not text.strip():
                 raise SeqlabError(f"input {i} is empty: give some text")
         return list(args.text), False
     if sys.stdin is None or sys.stdin.isatty():
-        raise SeqlabError("no input text: pass TEXT arguments or pipe lines on standard input")
+        raise SeqlabError("no input text: pass TEXT arguments, --file FILE, or pipe lines on standard input")
     lines = [line.rstrip("\r\n") for line in sys.stdin]
     if not any(line.strip() for line in lines):
         raise SeqlabError("no input text on standard input")
     return lines, True
+
+
+def _file_lines(path: Path) -> list[str]:
+    """One input per line of a UTF-8 file; an empty line is an error naming the file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise SeqlabError(f"cannot read {path}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise SeqlabError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            raise SeqlabError(f"{path}:{number}: empty line (one input per line; remove blank lines)")
+    if not lines:
+        raise SeqlabError(f"{path}: no input lines")
+    return lines
 
 
 def _check_decoding(args: argparse.Namespace) -> None:
@@ -81,12 +100,19 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _report(metrics: dict, out: Path) -> None:
-    print(f"\nexact match on {metrics['n_test']} held-out test dates: {metrics['exact_match']:.4f}")
-    print(f"{metrics['steps']} steps, {metrics['parameters']:,} parameters, {metrics['precision']} on "
-          f"{metrics['device']}, {metrics['total_seconds']:.0f} s in all")
-    width = max(len(e["source"]) for e in metrics["examples"])
-    for e in metrics["examples"]:
-        print(f"  {e['source']:<{width}}  ->  {e['prediction']}")
+    if "exact_match" not in metrics:  # classifiers, taggers, language models: their headline numbers
+        from seqlab.report import scalar_metrics, text_table
+
+        print(text_table([{"metric": k, "value": v} for k, v in scalar_metrics(metrics).items() if v is not None]))
+        for sample in metrics.get("samples", [])[:1]:
+            print(f"\nsample:\n{sample}")
+    else:
+        print(f"\nexact match on {metrics['n_test']} held-out test dates: {metrics['exact_match']:.4f}")
+        print(f"{metrics['steps']} steps, {metrics['parameters']:,} parameters, {metrics['precision']} on "
+              f"{metrics['device']}, {metrics['total_seconds']:.0f} s in all")
+        width = max(len(e["source"]) for e in metrics["examples"])
+        for e in metrics["examples"]:
+            print(f"  {e['source']:<{width}}  ->  {e['prediction']}")
     print(f"wrote {', '.join(sorted(p.name for p in out.iterdir() if not p.name.startswith('.')))} to {out}/")
 
 
@@ -147,24 +173,47 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(f"\nwrote {', '.join(written)} to {out}/")
 
 
-def cmd_translate(args: argparse.Namespace) -> None:
+def cmd_predict(args: argparse.Namespace) -> None:
+    """Translate (seq2seq), classify (label and probability) or tag (token/TAG) each input line."""
     from seqlab.api import load
 
     _check_decoding(args)
     texts, from_stdin = _texts(args)
     predictor = load(args.model_dir)
     kept = [t for t in texts if t.strip()] if from_stdin else texts
-    outputs = iter(predictor.translate(kept, beam_size=args.beam, alpha=args.alpha))
+    if hasattr(predictor, "translate"):
+        outputs = iter(predictor.translate(kept, beam_size=args.beam, alpha=args.alpha))
+    elif hasattr(predictor, "predict"):
+        outputs = iter(f"{label}\t{p:.4f}" for label, p in predictor.predict(kept))
+    elif hasattr(predictor, "tag"):
+        outputs = iter(" ".join(f"{tok}/{tag}" for tok, tag in predictor.tag(text)) for text in kept)
+    else:
+        raise SeqlabError(f"{args.model_dir} holds a language model: use seqlab generate {args.model_dir} "
+                          "--prompt TEXT")
     for text in texts:
         print(next(outputs) if text.strip() else "")
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from seqlab.api import check_run_dir, read_run_config
+    from seqlab.api import check_run_dir, load, read_run_config
 
-    task = read_run_config(check_run_dir(args.model_dir)).task
-    raise SeqlabError(f"{args.model_dir} holds a '{task}' sequence-to-sequence model, which translates; "
-                      f"generate needs a language model (use: seqlab translate {args.model_dir} TEXT)")
+    run_dir = check_run_dir(args.model_dir)
+    model = load(run_dir)
+    if not hasattr(model, "generate"):
+        task = read_run_config(run_dir).task
+        raise SeqlabError(f"{args.model_dir} holds a '{task}' model, which does not generate text; "
+                          f"generate needs a language model (try: seqlab predict {args.model_dir} TEXT)")
+    if args.prompt and args.prompt_option:
+        raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
+    defaults = model.config.sample
+    max_new = defaults.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens
+    samples = model.generate(args.prompt or args.prompt_option or "", max_new_tokens=max_new,
+                             temperature=defaults.temperature if args.temperature is None else args.temperature,
+                             top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n)
+    for i, sample in enumerate(samples):
+        if i:
+            print("\n" + "-" * 40)
+        print(sample)
 
 
 def build_parser() -> _Parser:
@@ -206,24 +255,36 @@ def build_parser() -> _Parser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
 
     for name, text in [("translate", "map texts through a sequence-to-sequence model"),
-                       ("predict", "run a trained model on texts (for seq2seq models, as translate)")]:
+                       ("predict", "run a trained model on texts: classifiers print label and probability, taggers "
+                        "token/TAG pairs, seq2seq models translate")]:
         p = sub.add_parser(name, help=text, description=f"{text[0].upper()}{text[1:]}. Texts come from the "
                            "arguments, or one per line on standard input.")
         p.add_argument("model_dir")
         p.add_argument("text", nargs="*", help="input texts")
+        p.add_argument("--file", help="a UTF-8 file with one input per line")
         p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
         p.add_argument("--alpha", type=float, default=0.6, help="beam length penalty ((5+|Y|)/6)^alpha")
 
     p = sub.add_parser("generate", help="sample text from a language model",
-                       description="Generate text from a trained language model.")
+                       description="Continue a prompt with a trained language model (temperature, top-k and "
+                       "top-p sampling).")
     p.add_argument("model_dir")
-    p.add_argument("prompt", nargs="?", default="")
+    p.add_argument("prompt", nargs="?", default="", help="text to continue (or --prompt)")
+    p.add_argument("--prompt", dest="prompt_option", default="", help="text to continue")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="tokens to add (default: the model's, 300)")
+    p.add_argument("--temperature", type=float, default=None, help="0 = greedy; below 1 = safer (default 0.8)")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, default=None, help="sample within the top-p probability mass")
+    p.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable sample")
+    p.add_argument("-n", type=int, default=1, help="number of samples")
 
     from seqlab.data.cli import add_commands as add_data_commands
     from seqlab.text.cli import add_commands as add_text_commands
+    from seqlab.viz.cli import add_commands as add_viz_commands
 
     add_data_commands(sub)
     add_text_commands(sub)
+    add_viz_commands(sub)
     return parser
 
 
@@ -238,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = [arg for arg in extra if arg.startswith("-")]
     if extra and args.command != "train":
         parser.error(f"unrecognized arguments for {args.command}: {' '.join(extra)}")
-    commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_translate, "predict": cmd_translate,
+    commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
                 "generate": cmd_generate}
     try:
         if args.command == "train":

@@ -1,6 +1,10 @@
 import os
 from pathlib import Path
 
+# One thread per test process (and its subprocesses): the tests' tensors are tiny, and on a 2-core machine
+# with anything else running, two OpenMP threads wait a scheduler slice at every small op (8 ms a matmul).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 import torch
 

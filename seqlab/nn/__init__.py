@@ -1,4 +1,4 @@
-"""Shared building blocks: attention scores, multi-head attention, masks, positions, caches, layers."""
+"""Shared building blocks: attention scores, multi-head attention, masks, positions, caches, layers, CRF."""
 
 from seqlab.nn.attention import (
     AdditiveScore,
@@ -12,6 +12,7 @@ from seqlab.nn.attention import (
     scaled_dot_product_attention,
 )
 from seqlab.nn.cache import KVCache
+from seqlab.nn.crf import CRF
 from seqlab.nn.layers import DecoderLayer, EncoderLayer, FeedForward, Residual
 from seqlab.nn.masks import causal_mask, lengths_mask, padding_mask
 from seqlab.nn.positional import (
@@ -22,7 +23,7 @@ from seqlab.nn.positional import (
 )
 
 __all__ = [
-    "AdditiveScore", "Attention", "ContentScore", "DecoderLayer", "DotScore", "EncoderLayer", "FeedForward",
+    "CRF", "AdditiveScore", "Attention", "ContentScore", "DecoderLayer", "DotScore", "EncoderLayer", "FeedForward",
     "GeneralScore", "KVCache", "LearnedPositionalEmbedding", "LocationScore", "MultiHeadAttention",
     "Residual", "ScaledDotScore", "ScaledEmbedding", "SinusoidalPositionalEncoding", "causal_mask",
     "lengths_mask", "padding_mask", "scaled_dot_product_attention", "sinusoidal_table",

@@ -11,9 +11,9 @@ from seqlab.errors import SeqlabError
 
 
 def _tasks() -> dict[str, ModuleType]:
-    from seqlab.tasks import dates
+    from seqlab.tasks import classify, dates, lm, tag
 
-    return {"dates": dates}
+    return {"dates": dates, "classify": classify, "tag": tag, "lm": lm}
 
 
 def get_task(name: str) -> ModuleType:

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import random
+import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
 from seqlab.config import to_dict
+from seqlab.data.collate import BucketBatchSampler
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
+from seqlab.training import Trainer, save_weights
 
 # Keys a resumed run may change: how long it runs, how it reports, where it runs. Anything else (model,
 # data, optimiser, batch) would make the "resumed" run a different one.
@@ -45,3 +55,63 @@ def prepare_run_dir(out_dir: str | Path, cfg: Any, *, resume: bool = False, writ
         out_dir.mkdir(parents=True, exist_ok=True)
         write_json(out_dir / "config.json", config)
     return out_dir
+
+
+# ---- shared by the recipes trained on real datasets ---------------------------------------------------
+
+
+def split_off(examples: list, fraction: float, seed: int) -> tuple[list, list]:
+    """A random ``fraction`` of ``examples`` held out (for early stopping), and the rest."""
+    if not 0 < fraction < 1:
+        raise SeqlabError(f"dev_fraction must lie strictly between 0 and 1, got {fraction}")
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    n_dev = max(1, round(len(examples) * fraction))
+    held = set(order[:n_dev])
+    return [examples[i] for i in sorted(held)], [ex for i, ex in enumerate(examples) if i not in held]
+
+
+def bucketed_loader(items: list, collate: Callable[[list], dict], lengths: list[int], batch_size: int,
+                    seed: int, *, shuffle: bool = True) -> DataLoader:
+    """A re-iterable loader of length-bucketed batches whose order depends only on the seed and the epoch
+    (the Trainer calls ``set_epoch``), which is what an exact ``--resume`` needs."""
+    sampler = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed)
+    return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
+
+
+def load_split(name: str, split: str, data_dir: str | Path | None, **options: Any) -> list:
+    from seqlab.data import load
+
+    examples = load(name, split, data_dir=data_dir, **options)
+    if not examples:
+        raise SeqlabError(f"{name} {split}: no examples")
+    return examples
+
+
+def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float,
+                    **extra: Any) -> dict:
+    """Save the final weights and history; the run facts every task's metrics.json carries."""
+    save_weights(model, out_dir / "model.safetensors")
+    write_json(out_dir / "history.json", history)
+    return {"steps": trainer.step, "train_seconds": round(time.perf_counter() - started, 1),
+            "parameters": sum(p.numel() for p in model.parameters()), "precision": trainer.precision,
+            "device": str(trainer.device), **extra}
+
+
+def move(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def warn_truncated(count: int, total: int, limit: int, what: str = "inputs") -> None:
+    if count:
+        warnings.warn(f"{count} of {total} {what} were longer than {limit} tokens and were truncated",
+                      stacklevel=3)
+
+
+def read_run_json(run_dir: Path, name: str) -> Any:
+    """A JSON file of a run directory (vocab.json ...), with an error naming it when it is damaged."""
+    path = run_dir / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise SeqlabError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err

@@ -1,13 +1,23 @@
-"""Plots: learning curves, attention heatmaps, confusion matrices, ROC and precision-recall curves."""
+"""Plots: learning curves, attention heatmaps, confusion matrices, ROC and precision-recall curves, gradient
+norms through time (the vanishing gradient).
 
-from seqlab.viz.plots import (
-    normalize_rows,
-    plot_attention,
-    plot_confusion_matrix,
-    plot_learning_curve,
-    plot_pr_curve,
-    plot_roc_curve,
-)
+Imported on first use (matplotlib and torch are slow to load), so `seqlab viz --help` starts at once.
+"""
 
-__all__ = ["normalize_rows", "plot_attention", "plot_confusion_matrix", "plot_learning_curve", "plot_pr_curve",
-           "plot_roc_curve"]
+from __future__ import annotations
+
+import importlib
+
+_HOME = {
+    "normalize_rows": "plots", "plot_attention": "plots", "plot_confusion_matrix": "plots",
+    "plot_learning_curve": "plots", "plot_pr_curve": "plots", "plot_roc_curve": "plots",
+    "gradient_norms": "gradients", "plot_gradient_norms": "gradients",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f"seqlab.viz.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'seqlab.viz' has no attribute {name!r}")

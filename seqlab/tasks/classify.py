@@ -1,0 +1,345 @@
+"""Text classification (sentiment on SST-2 and IMDB): bag-of-words models and recurrent networks.
+
+One recipe, four models, picked by ``model_type``:
+
+- ``nb``: multinomial naive Bayes on word and bigram counts (fitted in closed form);
+- ``logreg``: logistic regression on TF-IDF (or count) features (full-batch L-BFGS);
+- ``mlp``: the feed-forward bag-of-words classifier (Linear-ReLU-...-sigmoid, BCE), through the Trainer;
+- ``rnn``: an embedding + (Bi)LSTM/GRU/RNN + pooling classifier, through the Trainer.
+
+The bag-of-words models read ``features``; the RNN reads ``rnn`` and a word vocabulary. Every run writes
+config.json, vocab.json (words, or the bag-of-words terms), model.safetensors, metrics.json and plots.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqlab.data.collate import ClassificationCollator
+from seqlab.errors import SeqlabError
+from seqlab.io import atomic_write_text, write_json
+from seqlab.models.bow import (
+    BoWFeatures,
+    BoWMLP,
+    BoWMLPConfig,
+    LogisticRegression,
+    MultinomialNB,
+    SparseBatches,
+    csr_rows,
+)
+from seqlab.models.rnn import RNNClassifier, RNNClassifierConfig
+from seqlab.report import ReportParts, classification_report_files
+from seqlab.tasks.common import (
+    bucketed_loader,
+    finish_training,
+    load_split,
+    move,
+    prepare_run_dir,
+    read_run_json,
+    split_off,
+    warn_truncated,
+)
+from seqlab.text import Vocab, word_tokenize
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, save_weights, seed_everything
+
+MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")
+LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
+_MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
+
+
+@dataclass
+class ClassifyData:
+    dataset: str = "sst2"  # sst2 | imdb
+    train_split: str = "train"
+    test_split: str = "validation"  # SST-2's test labels are not public: its dev set is the reported split
+    dev_fraction: float = 0.02  # of train, held out for early stopping and model selection
+    lowercase: bool = True
+    max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN only)
+    min_freq: int = 2  # RNN word vocabulary
+    max_vocab: int | None = 50000
+
+    def __post_init__(self) -> None:
+        if self.dataset not in LABEL_NAMES:
+            raise ValueError(f"dataset must be one of {', '.join(LABEL_NAMES)}, got {self.dataset!r}")
+        if self.max_tokens < 2 or self.min_freq < 1:
+            raise ValueError("max_tokens must be at least 2 and min_freq at least 1")
+
+
+@dataclass
+class NBConfig:
+    alpha: float = 1.0  # Laplace (1) / Lidstone smoothing
+
+
+@dataclass
+class LogRegConfig:
+    C: float = 1.0  # inverse L2 strength, as scikit-learn's
+    max_iter: int = 200
+
+
+@dataclass
+class RunConfig:
+    task: str = "classify"
+    model_type: str = "rnn"  # nb | logreg | mlp | rnn
+    data: ClassifyData = field(default_factory=ClassifyData)
+    features: BoWFeatures = field(default_factory=lambda: BoWFeatures(input="binary", ngram_range=(1, 2)))
+    nb: NBConfig = field(default_factory=NBConfig)
+    logreg: LogRegConfig = field(default_factory=LogRegConfig)
+    mlp: BoWMLPConfig = field(default_factory=BoWMLPConfig)
+    rnn: RNNClassifierConfig = field(default_factory=RNNClassifierConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+
+
+# ---- text -> model input ------------------------------------------------------------------------------
+
+
+def clean(text: str) -> str:
+    return _MARKUP.sub(" ", text)
+
+
+def words(text: str, lowercase: bool) -> list[str]:
+    text = clean(text)
+    return word_tokenize(text.lower() if lowercase else text)
+
+
+def head_and_tail(tokens: list[str], limit: int) -> list[str]:
+    """At most ``limit`` tokens: the first and the last half (a review's verdict is often at its end)."""
+    if len(tokens) <= limit:
+        return tokens
+    return tokens[: limit // 2] + tokens[len(tokens) - (limit - limit // 2) :]
+
+
+def check_texts(texts: list[str]) -> None:
+    for i, text in enumerate(texts, 1):
+        if not text.strip():
+            raise SeqlabError(f"input {i} is empty: give some text to classify")
+
+
+class WordEncoder:
+    """Texts -> word ids for the RNN, truncated (with a warning) to the model's ``max_tokens``."""
+
+    def __init__(self, vocab: Vocab, lowercase: bool, max_tokens: int):
+        self.vocab, self.lowercase, self.max_tokens = vocab, lowercase, max_tokens
+
+    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
+        token_lists = [words(t, self.lowercase) for t in texts]
+        if warn:
+            warn_truncated(sum(len(t) > self.max_tokens for t in token_lists), len(texts), self.max_tokens)
+        return [self.vocab.encode(head_and_tail(t, self.max_tokens)) or [self.vocab.unk_id] for t in token_lists]
+
+
+# ---- the trained classifier: text in, label and probability out ----------------------------------------
+
+
+class TextClassifier:
+    """A trained sentiment (or any text) classifier with its encoder; ``seqlab.load(run_dir)`` returns one."""
+
+    def __init__(self, model: Any, encoder: WordEncoder | BoWFeatures, label_names: list[str], config: RunConfig):
+        self.model, self.encoder, self.label_names, self.config = model, encoder, label_names, config
+
+    @torch.no_grad()
+    def predict_proba(self, texts: str | list[str], *, batch_size: int = 256, warn: bool = True) -> np.ndarray:
+        """(N, C) class probabilities."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        check_texts(texts)
+        if isinstance(self.encoder, BoWFeatures):
+            return self._bow_proba(self.encoder.transform([clean(t) for t in texts]), batch_size)
+        ids = self.encoder.ids(texts, warn=warn)
+        self.model.eval()
+        collate = ClassificationCollator(self.encoder.vocab.pad_id)
+        out = np.zeros((len(texts), len(self.label_names)))
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: less padding
+        device = next(self.model.parameters()).device
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = move(collate([(ids[i], 0) for i in chunk]), device)
+            out[chunk] = torch.softmax(self.model(batch["ids"], batch["mask"]).float(), -1).cpu().numpy()
+        return out
+
+    def _bow_proba(self, features: torch.Tensor, batch_size: int) -> np.ndarray:
+        if isinstance(self.model, MultinomialNB | LogisticRegression):
+            return np.asarray(self.model.predict_proba(features), dtype=float)
+        self.model.eval()
+        rows = torch.arange(features.size(0)).split(batch_size)
+        return torch.cat([self.model.predict_proba(csr_rows(features, r)) for r in rows]).float().numpy()
+
+    def predict(self, texts: str | list[str]) -> list[tuple[str, float]]:
+        """(label, probability of that label) for each text."""
+        proba = self.predict_proba(texts)
+        return [(self.label_names[k], float(p[k])) for p, k in zip(proba, proba.argmax(1), strict=True)]
+
+
+# ---- training ---------------------------------------------------------------------------------------
+
+
+def _splits(cfg: RunConfig, data_dir: str | Path | None) -> tuple[list, list]:
+    """Training examples and the dev examples held out of them (the test split is read by ``evaluate``)."""
+    data = cfg.data
+    train = [ex for ex in load_split(data.dataset, data.train_split, data_dir) if ex.label is not None]
+    dev, train = split_off(train, data.dev_fraction, cfg.train.seed)
+    return train, dev
+
+
+def _bow_features(cfg: RunConfig, train: list) -> tuple[BoWFeatures, torch.Tensor, torch.Tensor]:
+    encoder = copy.deepcopy(cfg.features)
+    features = encoder.fit_transform([clean(ex.text) for ex in train])  # (N, V) CSR
+    return encoder, features, torch.tensor([ex.label for ex in train])
+
+
+def _fit_closed_form(cfg: RunConfig, train: list, dev: list) -> tuple[Any, BoWFeatures, dict]:
+    """Naive Bayes (counting) or logistic regression (L-BFGS): no Trainer, no steps."""
+    encoder, features, labels = _bow_features(cfg, train)
+    if cfg.model_type == "nb":
+        model = MultinomialNB(alpha=cfg.nb.alpha).fit(features, labels)
+    else:
+        model = LogisticRegression(features.size(1), len(LABEL_NAMES[cfg.data.dataset]))
+        model.fit(features, labels, C=cfg.logreg.C, max_iter=cfg.logreg.max_iter)
+    predictor = TextClassifier(model, encoder, LABEL_NAMES[cfg.data.dataset], cfg)
+    return model, encoder, {"dev_accuracy": _accuracy(predictor, dev), "features": features.size(1)}
+
+
+def _accuracy(predictor: TextClassifier, examples: list) -> float:
+    proba = predictor.predict_proba([ex.text for ex in examples], warn=False)
+    return float(np.mean(proba.argmax(1) == np.array([ex.label for ex in examples])))
+
+
+def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, Any, Any, Any]:
+    """The model, its encoder, the training batches and a batch maker for the Trainer-trained models."""
+    if cfg.model_type == "mlp":
+        encoder, features, labels = _bow_features(cfg, train)
+        cfg.mlp.vocab_size, cfg.mlp.n_classes = features.size(1), n_classes
+        model = BoWMLP(cfg.mlp)
+        # dense batches: the Trainer slices batches for accumulation and processes, which CSR cannot do
+        batches = SparseBatches(features, labels, cfg.train.batch_size, seed=cfg.train.seed, dense=True)
+        return model, encoder, batches, None
+    vocab = Vocab.build((words(ex.text, cfg.data.lowercase) for ex in train), min_freq=cfg.data.min_freq,
+                        max_size=cfg.data.max_vocab)
+    encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens)
+    cfg.rnn.vocab_size, cfg.rnn.n_classes, cfg.rnn.pad_id = len(vocab), n_classes, vocab.pad_id
+    model = RNNClassifier.from_config(cfg.rnn)
+    ids = encoder.ids([ex.text for ex in train], warn=False)
+    items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
+    batches = bucketed_loader(items, ClassificationCollator(vocab.pad_id), [len(s) for s in ids],
+                              cfg.train.batch_size, cfg.train.seed)
+    return model, encoder, batches, vocab
+
+
+def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
+          resume: bool = False) -> dict:
+    """Train the configured classifier, score it on the test split and write the run directory."""
+    started = time.perf_counter()
+    cfg = copy.deepcopy(cfg)
+    seed_everything(cfg.train.seed)
+    out_dir = Path(out_dir)
+    train_set, dev = _splits(cfg, data_dir)
+    label_names = LABEL_NAMES[cfg.data.dataset]
+    if cfg.model_type in ("nb", "logreg"):
+        if resume:
+            raise SeqlabError(f"{cfg.model_type} fits in one pass: there is nothing to --resume")
+        model, encoder, facts = _fit_closed_form(cfg, train_set, dev)
+        prepare_run_dir(out_dir, cfg)
+        _save_closed_form(model, out_dir)
+        facts |= {"train_seconds": round(time.perf_counter() - started, 1)}
+    else:
+        model, encoder, batches, _ = _trainable(cfg, train_set, len(label_names))
+        predictor = TextClassifier(model, encoder, label_names, cfg)
+        trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
+                          log_dir=out_dir, count_tokens=_token_counter(cfg))
+        if not trainer.dist.is_main:
+            trainer.fit(batches, None, resume=resume)
+            return {}
+        prepare_run_dir(out_dir, cfg, resume=resume)
+        history = trainer.fit(batches, lambda m: {"accuracy": _accuracy(predictor, dev)}, resume=resume)
+        facts = finish_training(trainer, model, history, out_dir, started)
+    _save_encoder(encoder, out_dir)
+    metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir)
+    metrics.update(facts, model_type=cfg.model_type, n_train=len(train_set), n_dev=len(dev),
+                   total_seconds=round(time.perf_counter() - started, 1))
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _token_counter(cfg: RunConfig):
+    if cfg.model_type == "mlp":
+        return None  # examples/s
+    return lambda batch: int(batch["mask"].sum())
+
+
+def _save_closed_form(model: Any, out_dir: Path) -> None:
+    if isinstance(model, torch.nn.Module):
+        save_weights(model, out_dir / "model.safetensors")
+        return
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out_dir / "model.safetensors"))
+
+
+def _save_encoder(encoder: WordEncoder | BoWFeatures, out_dir: Path) -> None:
+    if isinstance(encoder, WordEncoder):
+        encoder.vocab.save(out_dir / "vocab.json")
+    else:
+        atomic_write_text(out_dir / "vocab.json", json.dumps(encoder.to_dict(), ensure_ascii=False))
+
+
+# ---- loading and evaluation ----------------------------------------------------------------------------
+
+
+def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> TextClassifier:
+    data = read_run_json(run_dir, "vocab.json")
+    label_names = LABEL_NAMES[cfg.data.dataset]
+    weights = run_dir / "model.safetensors"
+    if cfg.model_type == "nb":
+        from safetensors.torch import load_file
+
+        model = MultinomialNB.from_state_dict(load_file(str(weights)), alpha=cfg.nb.alpha)
+        return TextClassifier(model, BoWFeatures.from_dict(data), label_names, cfg)
+    if cfg.model_type == "logreg":
+        model, encoder = LogisticRegression(len(data["terms"]), len(label_names)), BoWFeatures.from_dict(data)
+    elif cfg.model_type == "mlp":
+        model, encoder = BoWMLP(cfg.mlp), BoWFeatures.from_dict(data)
+    else:
+        model = RNNClassifier.from_config(cfg.rnn)
+        encoder = WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens)
+    load_weights(model, weights)
+    return TextClassifier(model.to(device).eval(), encoder, label_names, cfg)
+
+
+def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
+             out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
+    """Accuracy, per-class precision/recall/F1, confusion matrices, ROC and PR curves on ``split``."""
+    from seqlab.api import load
+
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    predictor = load(run_dir)
+    cfg = predictor.config
+    split = cfg.data.test_split if split == "test" else split
+    examples = load_split(cfg.data.dataset, split, data_dir)
+    if any(ex.label is None for ex in examples):
+        raise SeqlabError(f"{cfg.data.dataset} {split} is unlabelled: nothing to score")
+    proba = predictor.predict_proba([ex.text for ex in examples], warn=False)
+    y_true = [ex.label for ex in examples]
+    title = f"{cfg.data.dataset} {split}: {cfg.model_type} classifier, {len(examples)} texts"
+    metrics, parts = classification_report_files(y_true, proba.argmax(1), proba, predictor.label_names, out_dir,
+                                                 title=title)
+    errors = [{"text": ex.text[:160], "label": predictor.label_names[ex.label],
+               "p_label": float(p[ex.label])} for ex, p in zip(examples, proba, strict=True) if p.argmax() != ex.label]
+    parts.examples = sorted(errors, key=lambda e: e["p_label"])[:10]
+    parts.examples_title = "The most confident errors"
+    history_path = run_dir / "history.json"
+    if history_path.is_file() and out_dir == run_dir:
+        parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    return {"split": split, "dataset": cfg.data.dataset, **metrics}, parts

@@ -1,0 +1,315 @@
+"""Sequence tagging (POS on UD English EWT, NER on CoNLL-2003) with a BiLSTM, a softmax or CRF head, and
+optional character features (a character BiLSTM per word, Lample et al. 2016). No pretrained vectors.
+
+Words are looked up lower-cased (``lowercase_words``) while the character BiLSTM sees their case, so
+"Apple" and "apple" share an embedding and the casing still reaches the model. Words seen once in training
+are replaced by <unk> with probability ``singleton_unk`` (Lample et al.), so the model learns what to do
+with the unknown words it will meet at test time.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from seqlab.data.collate import IGNORE_INDEX, pad_sequences, pad_with_mask
+from seqlab.errors import SeqlabError
+from seqlab.io import write_json
+from seqlab.metrics import SpanF1, token_accuracy
+from seqlab.models.rnn import RNNTagger, RNNTaggerConfig
+from seqlab.report import ReportParts, classification_report_files
+from seqlab.tasks.common import (
+    bucketed_loader,
+    finish_training,
+    load_split,
+    move,
+    prepare_run_dir,
+    read_run_json,
+    warn_truncated,
+)
+from seqlab.text import Vocab, word_tokenize
+from seqlab.text.vocab import CharVocab
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
+
+TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
+SPAN_FIELDS = ("ner", "chunk")  # scored by entity span F1; the others by token accuracy
+
+
+@dataclass
+class TagData:
+    dataset: str = "ud-english-ewt"  # ud-english-ewt | conll2003
+    tag_field: str = "upos"  # ud: upos | xpos; conll2003: ner | pos | chunk
+    scheme: str = "iobes"  # conll2003 spans: iob1 | iob2 | iobes (IOBES helps a CRF; scored the same)
+    lowercase_words: bool = True
+    min_freq: int = 1
+    singleton_unk: float = 0.5  # training only: a word seen once becomes <unk> with this probability
+    max_tokens: int = 250  # longer inputs are truncated (with a warning) when predicting
+    max_word_chars: int = 30  # characters kept per word for the character features
+
+    def __post_init__(self) -> None:
+        if self.dataset not in TAG_FIELDS:
+            raise ValueError(f"dataset must be one of {', '.join(TAG_FIELDS)}, got {self.dataset!r}")
+        if self.tag_field not in TAG_FIELDS[self.dataset]:
+            raise ValueError(f"{self.dataset} tag_field must be one of {', '.join(TAG_FIELDS[self.dataset])}")
+        if not 0 <= self.singleton_unk < 1:
+            raise ValueError(f"singleton_unk must lie in [0, 1), got {self.singleton_unk}")
+
+
+@dataclass
+class RunConfig:
+    task: str = "tag"
+    data: TagData = field(default_factory=TagData)
+    model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, batch_size=32, eval_every=500))
+
+
+@dataclass
+class Sentence:
+    tokens: list[str]
+    tags: list[str]
+
+
+def read_sentences(cfg: TagData, split: str, data_dir: str | Path | None) -> list[Sentence]:
+    options = {"scheme": cfg.scheme} if cfg.dataset == "conll2003" else {}
+    return [Sentence(list(s.tokens), list(getattr(s, cfg.tag_field)))
+            for s in load_split(cfg.dataset, split, data_dir, **options)]
+
+
+class TagEncoder:
+    """Tokens -> word ids, character ids (B, T, W) and tag ids, and back."""
+
+    def __init__(self, words: Vocab, chars: CharVocab | None, tags: list[str], cfg: TagData):
+        self.words, self.chars, self.tags, self.cfg = words, chars, tags, cfg
+        self.tag_index = {t: i for i, t in enumerate(tags)}
+
+    @classmethod
+    def build(cls, sentences: list[Sentence], cfg: TagData, char_features: bool) -> TagEncoder:
+        words = Vocab.build(([cls._word(t, cfg) for t in s.tokens] for s in sentences), min_freq=cfg.min_freq)
+        chars = CharVocab.build(" ".join(t for s in sentences for t in s.tokens)) if char_features else None
+        tags = sorted({t for s in sentences for t in s.tags})
+        return cls(words, chars, tags, cfg)
+
+    @staticmethod
+    def _word(token: str, cfg: TagData) -> str:
+        return token.lower() if cfg.lowercase_words else token
+
+    def word_ids(self, tokens: list[str]) -> list[int]:
+        return self.words.encode(self._word(t, self.cfg) for t in tokens)
+
+    def char_ids(self, tokens: list[str]) -> list[list[int]]:
+        return [self.chars.encode(t[: self.cfg.max_word_chars]) or [self.chars.unk_id] for t in tokens]
+
+    def tag_ids(self, tags: list[str], where: str) -> list[int]:
+        unknown = [t for t in tags if t not in self.tag_index]
+        if unknown:
+            raise SeqlabError(f"{where}: tag {unknown[0]!r} never seen in training")
+        return [self.tag_index[t] for t in tags]
+
+    def to_dict(self) -> dict:
+        return {"type": "tagger", "words": self.words.to_dict(),
+                "chars": self.chars.to_dict() if self.chars else None, "tags": self.tags}
+
+    @classmethod
+    def from_dict(cls, data: dict, cfg: TagData) -> TagEncoder:
+        chars = CharVocab.from_dict(data["chars"]) if data["chars"] else None
+        return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg)
+
+
+@dataclass
+class TagCollator:
+    """(word ids, char ids per word, tag ids) -> ids, mask, labels (B, T) and chars (B, T, W)."""
+
+    pad_id: int
+    char_pad_id: int | None  # None: no character features
+
+    def __call__(self, batch: list[tuple[list[int], list[list[int]] | None, list[int]]]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_with_mask([w for w, _, _ in batch], self.pad_id)
+        out = {"ids": ids, "mask": mask, "labels": pad_sequences([t for _, _, t in batch], IGNORE_INDEX)}
+        if self.char_pad_id is not None:
+            width = max(len(w) for _, chars, _ in batch for w in chars)
+            chars = torch.full((len(batch), ids.size(1), width), self.char_pad_id, dtype=torch.long)
+            for b, (_, words, _) in enumerate(batch):
+                for t, word in enumerate(words):
+                    chars[b, t, : len(word)] = torch.tensor(word)
+            out["chars"] = chars
+        return out
+
+
+class SingletonDropout:
+    """Training batches in which words seen once become <unk> with probability p, drawn afresh each
+    epoch from (seed, epoch): the same batches on a resumed run."""
+
+    def __init__(self, loader, singletons: set[int], unk_id: int, p: float, seed: int):
+        self.loader, self.singletons, self.unk_id, self.p, self.seed = loader, singletons, unk_id, p, seed
+        self.batch_sampler, self.epoch = loader.batch_sampler, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        is_singleton = torch.zeros(max(self.singletons, default=0) + 1, dtype=torch.bool)
+        is_singleton[list(self.singletons)] = True
+        for batch in self.loader:
+            ids = batch["ids"]
+            rare = is_singleton[ids.clamp(max=len(is_singleton) - 1)] & (ids < len(is_singleton))
+            drop = rare & (torch.rand(ids.shape, generator=generator) < self.p)
+            yield batch | {"ids": ids.masked_fill(drop, self.unk_id)}
+
+
+class Tagger:
+    """A trained tagger: ``tag(["The", "cat", "sat"])`` or ``tag("The cat sat")`` -> [(token, tag), ...]."""
+
+    def __init__(self, model: RNNTagger, encoder: TagEncoder, config: RunConfig):
+        self.model, self.encoder, self.config = model, encoder, config
+
+    def _items(self, sentences: list[list[str]]) -> list:
+        chars = self.encoder.chars is not None
+        return [(self.encoder.word_ids(s), self.encoder.char_ids(s) if chars else None, [0] * len(s))
+                for s in sentences]
+
+    @torch.no_grad()
+    def predict_tags(self, sentences: list[list[str]], *, batch_size: int = 128, warn: bool = True) -> list[list[str]]:
+        limit = self.config.data.max_tokens
+        if warn:
+            warn_truncated(sum(len(s) > limit for s in sentences), len(sentences), limit, "sentences")
+        for i, s in enumerate(sentences, 1):
+            if not s:
+                raise SeqlabError(f"input {i} is empty: give some words to tag")
+        sentences = [s[:limit] for s in sentences]
+        items = self._items(sentences)
+        pad_chars = self.encoder.chars.pad_id if self.encoder.chars else None
+        collate = TagCollator(self.encoder.words.pad_id, pad_chars)
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        out: list[list[str]] = [[] for _ in sentences]
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = move(collate([items[i] for i in chunk]), device)
+            paths = self.model.decode(batch["ids"], batch["mask"], batch.get("chars"))
+            for i, path in zip(chunk, paths, strict=True):
+                out[i] = [self.encoder.tags[k] for k in path]
+        return out
+
+    def tag(self, text: str | list[str]) -> list[tuple[str, str]]:
+        tokens = word_tokenize(text) if isinstance(text, str) else list(text)
+        return list(zip(tokens, self.predict_tags([tokens])[0], strict=True))
+
+
+def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[str]]) -> dict:
+    flat_pred = [t for s in predictions for t in s]
+    flat_true = [t for s in references for t in s]
+    scores = {"accuracy": float(np.mean([p == t for p, t in zip(flat_pred, flat_true, strict=True)]))}
+    if cfg.tag_field in SPAN_FIELDS:
+        metric = SpanF1(cfg.scheme)
+        metric.update(predictions, references)
+        result = metric.compute()
+        scores |= {"f1": result["micro"]["f1"], "precision": result["micro"]["precision"],
+                   "recall": result["micro"]["recall"], "per_type": result["per_type"]}
+    return scores
+
+
+def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
+          resume: bool = False) -> dict:
+    """Train the tagger, score it on the test split and write the run directory."""
+    started = time.perf_counter()
+    cfg = copy.deepcopy(cfg)
+    seed_everything(cfg.train.seed)
+    out_dir = Path(out_dir)
+    train_set = read_sentences(cfg.data, "train", data_dir)
+    dev = read_sentences(cfg.data, "validation", data_dir)
+    encoder = TagEncoder.build(train_set, cfg.data, cfg.model.char_vocab_size != 0)
+    cfg.model.vocab_size, cfg.model.n_tags = len(encoder.words), len(encoder.tags)
+    cfg.model.pad_id = encoder.words.pad_id
+    if encoder.chars:
+        cfg.model.char_vocab_size, cfg.model.char_pad_id = len(encoder.chars), encoder.chars.pad_id
+    model = RNNTagger.from_config(cfg.model)
+    tagger = Tagger(model, encoder, cfg)
+    batches = _training_batches(cfg, encoder, train_set)
+    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
+                      log_dir=out_dir, count_tokens=lambda b: int(b["mask"].sum()))
+    if not trainer.dist.is_main:
+        trainer.fit(batches, None, resume=resume)
+        return {}
+    prepare_run_dir(out_dir, cfg, resume=resume)
+    write_json(out_dir / "vocab.json", encoder.to_dict())
+    metric = "f1" if cfg.data.tag_field in SPAN_FIELDS else "accuracy"
+
+    def evaluate_dev(m: RNNTagger) -> dict:
+        predictions = tagger.predict_tags([s.tokens for s in dev], warn=False)
+        return {metric: _scores(cfg.data, predictions, [s.tags for s in dev])[metric]}
+
+    history = trainer.fit(batches, evaluate_dev, resume=resume)
+    facts = finish_training(trainer, model, history, out_dir, started)
+    metrics, _ = evaluate(out_dir, split="test", data_dir=data_dir)
+    metrics.update(facts, total_seconds=round(time.perf_counter() - started, 1))
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _training_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):
+    chars = encoder.chars is not None
+    items = [(encoder.word_ids(s.tokens), encoder.char_ids(s.tokens) if chars else None,
+              encoder.tag_ids(s.tags, f"train sentence {i}")) for i, s in enumerate(sentences, 1)]
+    collate = TagCollator(encoder.words.pad_id, encoder.chars.pad_id if chars else None)
+    loader = bucketed_loader(items, collate, [len(w) for w, _, _ in items], cfg.train.batch_size, cfg.train.seed)
+    if cfg.data.singleton_unk == 0:
+        return loader
+    counts: dict[int, int] = {}
+    for word_ids, _, _ in items:
+        for w in word_ids:
+            counts[w] = counts.get(w, 0) + 1
+    singletons = {w for w, n in counts.items() if n == 1 and w != encoder.words.unk_id}
+    return SingletonDropout(loader, singletons, encoder.words.unk_id, cfg.data.singleton_unk, cfg.train.seed)
+
+
+def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tagger:
+    encoder = TagEncoder.from_dict(read_run_json(run_dir, "vocab.json"), cfg.data)
+    model = RNNTagger.from_config(cfg.model)
+    load_weights(model, run_dir / "model.safetensors")
+    return Tagger(model.to(device).eval(), encoder, cfg)
+
+
+def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
+             out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
+    """Token accuracy (and span F1 per entity type for NER); a confusion matrix of the tags."""
+    from seqlab.api import load
+
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    tagger: Tagger = load(run_dir)
+    cfg = tagger.config
+    sentences = read_sentences(cfg.data, split, data_dir)
+    predictions = tagger.predict_tags([s.tokens for s in sentences], warn=False)
+    references = [s.tags for s in sentences]
+    scores = _scores(cfg.data, predictions, references)
+    names = tagger.encoder.tags
+    index = {t: i for i, t in enumerate(names)}
+    y_true = [index.get(t, -1) for s in references for t in s]
+    y_pred = [index[t] for s in predictions for t in s]
+    kept = [(t, p) for t, p in zip(y_true, y_pred, strict=True) if t >= 0]  # tags unseen in training: errors
+    title = f"{cfg.data.dataset} {split}: {cfg.data.tag_field} tagging, {len(sentences)} sentences"
+    _, parts = classification_report_files([t for t, _ in kept], [p for _, p in kept], None, names, out_dir,
+                                           title=title)
+    metrics = {"split": split, "dataset": cfg.data.dataset, "tag_field": cfg.data.tag_field,
+               "n_sentences": len(sentences), "n_tokens": len(y_true),
+               "token_accuracy": token_accuracy(torch.tensor(y_pred), torch.tensor(y_true))}
+    if "f1" in scores:
+        metrics |= {"span_f1": scores["f1"], "span_precision": scores["precision"], "span_recall": scores["recall"]}
+        parts.table = [{"type": k, **v} for k, v in scores["per_type"].items()]
+        parts.table_title = "Entity-level precision, recall and F1 per type (CoNLL)"
+        metrics["per_type_f1"] = {k: v["f1"] for k, v in scores["per_type"].items()}
+    errors = [{"tokens": " ".join(s.tokens)[:120], "reference": " ".join(s.tags)[:80], "prediction": " ".join(p)[:80]}
+              for s, p in zip(sentences, predictions, strict=True) if p != s.tags]
+    parts.examples, parts.examples_title = errors[:8], f"First sentences with errors ({len(errors)} in all)"
+    if (run_dir / "history.json").is_file() and out_dir == run_dir:
+        parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    return metrics, parts

@@ -1,0 +1,64 @@
+"""`seqlab viz ...` commands: plots that illustrate the lectures, drawn from untrained models.
+
+    seqlab viz gradients [--out gradients.png] [--steps 100] [--hidden 64] [--input 32] [--seed 0]
+                         [--cells rnn,lstm,gru] [--forget-bias 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from seqlab.errors import SeqlabError
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+def _cells(value: str) -> list[str]:
+    cells = [c.strip().lower() for c in value.split(",") if c.strip()]
+    unknown = [c for c in cells if c not in CELLS]
+    if unknown or not cells:
+        raise SeqlabError(f"--cells takes a comma-separated list of {', '.join(CELLS)}, got {value!r}")
+    return list(dict.fromkeys(cells))  # each once, in the order given
+
+
+def cmd_gradients(args: argparse.Namespace) -> None:
+    from seqlab.viz.gradients import decay_per_step, gradient_norms, plot_gradient_norms
+
+    cells = _cells(args.cells)
+    for flag, value in (("--steps", args.steps), ("--hidden", args.hidden), ("--input", args.input)):
+        if value < 1:
+            raise SeqlabError(f"{flag} must be at least 1, got {value}")
+    norms = {cell: gradient_norms(cell, steps=args.steps, input_size=args.input, hidden_size=args.hidden,
+                                  seed=args.seed, forget_bias=args.forget_bias) for cell in cells}
+    plot_gradient_norms(norms, args.out)
+    T = args.steps
+    columns = [("t=T", T), ("t=T-10", T - 10), ("t=T-50", T - 50), ("t=1", 1)]
+    columns = [(name, t) for name, t in columns if t >= 1]
+    print(f"|dL/dh_t|, loss at the last step t=T={T} (hidden {args.hidden}, input {args.input}, seed {args.seed})")
+    print(f"{'cell':<6}" + "".join(f"{name:>11}" for name, _ in columns) + f"{'t=1 / t=T':>12}{'per step':>10}")
+    for cell, values in norms.items():
+        row = "".join(f"{values[t - 1]:>11.2e}" for _, t in columns)
+        print(f"{cell:<6}{row}{values[0] / values[-1]:>12.2e}{decay_per_step(values):>10.3f}")
+    print(f"wrote {args.out}")
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register the `viz` command group; each leaf parser sets `handler=fn(args)`."""
+    group = subparsers.add_parser("viz", help="plots that illustrate the lectures",
+                                  description="Plots drawn from small untrained models, to see an effect "
+                                  "the lectures describe.")
+    commands = group.add_subparsers(dest="viz_command", metavar="SUBCOMMAND")
+
+    p = commands.add_parser("gradients", help="vanishing gradients through time: RNN vs LSTM vs GRU",
+                            description="Plot |dL/dh_t|, the gradient of a loss at the last time step with "
+                            "respect to each earlier hidden state, for untrained single-layer cells reading "
+                            "the same random inputs (log scale), and print it at a few steps.")
+    p.add_argument("--out", default="gradients.png", help="PNG file to write (default: gradients.png)")
+    p.add_argument("--steps", type=int, default=100, help="sequence length T (default: 100)")
+    p.add_argument("--hidden", type=int, default=64, help="hidden size (default: 64)")
+    p.add_argument("--input", type=int, default=32, help="input size (default: 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed for the inputs and the weights (default: 0)")
+    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells (default: rnn,lstm,gru)")
+    p.add_argument("--forget-bias", type=float, default=0.0,
+                   help="added to the LSTM's forget-gate bias (default: 0, PyTorch's init; 1 is common)")
+    p.set_defaults(handler=cmd_gradients)

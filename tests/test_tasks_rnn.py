@@ -1,0 +1,153 @@
+"""The classify / tag / lm recipes end to end on the real datasets, with tiny models and a few steps: a run
+directory is written, `seqlab eval`, `predict` and `generate` read it back, bad input gets one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+import seqlab
+from seqlab.cli import main
+
+TINY_RNN = ["--rnn.embed_dim=16", "--rnn.hidden_size=16", "--train.steps=6", "--train.eval_every=6",
+            "--train.batch_size=16", "--quiet"]
+TINY_TAGGER = ["--model.embed_dim=16", "--model.hidden_size=16", "--model.char_embed_dim=8",
+               "--model.char_hidden_size=8", "--train.steps=6", "--train.eval_every=6", "--train.batch_size=16",
+               "--quiet"]
+TINY_LM = ["--model.embed_dim=16", "--model.hidden_size=32", "--model.num_layers=1", "--train.steps=6",
+           "--train.eval_every=3", "--train.batch_size=8", "--data.seq_len=32", "--sample.max_new_tokens=20",
+           "--sample.n=2", "--quiet"]
+
+
+def _train(config: str, out, data_dir, extra: list[str]) -> dict:
+    assert main(["train", config, "--out", str(out), "--data-dir", str(data_dir), *extra]) == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sst2_rnn(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("runs") / "sst2_rnn"
+    return out, _train("configs/sst2_bilstm.yaml", out, data_dir, TINY_RNN)
+
+
+@pytest.fixture(scope="module")
+def ner_crf(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("runs") / "ner"
+    return out, _train("configs/ner_conll_bilstm_crf.yaml", out, data_dir, TINY_TAGGER)
+
+
+@pytest.fixture(scope="module")
+def char_lm(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("runs") / "lm"
+    return out, _train("configs/shakespeare_char_lstm.yaml", out, data_dir, TINY_LM)
+
+
+def test_sst2_rnn_run_directory_and_metrics(sst2_rnn):
+    out, metrics = sst2_rnn
+    assert metrics["split"] == "validation" and metrics["n_examples"] == 872 and metrics["steps"] == 6
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["roc_auc"] <= 1
+    for name in ["config.json", "vocab.json", "model.safetensors", "roc_curve.png", "pr_curve.png",
+                 "confusion_matrix.png", "learning_curve.png", "history.json"]:
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "classify" and config["rnn"]["vocab_size"] > 1000
+
+
+def test_classifier_api_and_predict_cli(sst2_rnn, capsys, tmp_path):
+    out = sst2_rnn[0]
+    model = seqlab.load(out)
+    proba = model.predict_proba(["this movie was not good", "a wonderful , moving film"])
+    assert proba.shape == (2, 2) and np.allclose(proba.sum(1), 1)
+    assert main(["predict", str(out), "this movie was not good"]) == 0
+    label, p = capsys.readouterr().out.strip().split("\t")
+    assert label in ("negative", "positive") and 0.5 <= float(p) <= 1
+    batch = tmp_path / "texts.txt"
+    batch.write_text("good\nbad\nfine\n")
+    assert main(["predict", str(out), "--file", str(batch)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+def test_classifier_truncates_long_inputs_with_a_warning(sst2_rnn):
+    model = seqlab.load(sst2_rnn[0])
+    with pytest.warns(UserWarning, match="truncated"):
+        proba = model.predict_proba(["good " * 500])
+    assert proba.shape == (1, 2)
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["   "], "input 1 is empty"),
+    (["--file", "missing.txt"], "cannot read missing.txt"),
+])
+def test_predict_bad_input_is_one_line(sst2_rnn, argv, message, capsys):
+    assert main(["predict", str(sst2_rnn[0]), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_predict_file_with_an_empty_line_names_the_line(sst2_rnn, tmp_path, capsys):
+    batch = tmp_path / "texts.txt"
+    batch.write_text("good\n\nbad\n")
+    assert main(["predict", str(sst2_rnn[0]), "--file", str(batch)]) == 2
+    assert f"{batch}:2: empty line" in capsys.readouterr().err
+
+
+def test_eval_classifier_writes_report(sst2_rnn, data_dir, tmp_path, capsys):
+    out, metrics = sst2_rnn
+    assert main(["eval", str(out), "--out", str(tmp_path), "--data-dir", str(data_dir), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["accuracy"] == pytest.approx(metrics["accuracy"])
+    for name in ["report.md", "roc_curve.png", "pr_curve.png", "confusion_matrix_normalized.png"]:
+        assert (tmp_path / name).is_file(), name
+
+
+def test_generate_refuses_a_classifier(sst2_rnn, capsys):
+    assert main(["generate", str(sst2_rnn[0]), "--prompt", "hello"]) == 2
+    assert "does not generate text" in capsys.readouterr().err
+
+
+def test_ner_crf_run_scores_spans_per_type(ner_crf, capsys):
+    out, metrics = ner_crf
+    assert metrics["dataset"] == "conll2003" and metrics["n_sentences"] == 3453
+    assert set(metrics["per_type_f1"]) <= {"PER", "ORG", "LOC", "MISC"}
+    assert 0 <= metrics["span_f1"] <= 1 and 0 <= metrics["token_accuracy"] <= 1
+    tagger = seqlab.load(out)
+    pairs = tagger.tag("John Smith lives in Berlin .")
+    assert [tok for tok, _ in pairs] == ["John", "Smith", "lives", "in", "Berlin", "."]
+    assert all(tag in tagger.encoder.tags for _, tag in pairs)
+    assert main(["predict", str(out), "Peter went to Paris"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert [p.split("/")[0] for p in printed] == ["Peter", "went", "to", "Paris"]
+
+
+def test_tagger_truncates_long_sentences_with_a_warning(ner_crf):
+    tagger = seqlab.load(ner_crf[0])
+    with pytest.warns(UserWarning, match="truncated"):
+        tags = tagger.predict_tags([["word"] * 300])
+    assert len(tags[0]) == tagger.config.data.max_tokens
+
+
+def test_char_lm_run_reports_loss_and_samples(char_lm):
+    metrics = char_lm[1]
+    assert metrics["split"] == "validation" and metrics["level"] == "char"
+    assert metrics["bits_per_char"] == pytest.approx(metrics["loss"] / np.log(2))
+    assert metrics["perplexity"] == pytest.approx(np.exp(metrics["loss"])) and metrics["n_tokens"] > 100_000
+    assert len(metrics["samples"]) == 2 and all(s.startswith("To be or not to be") for s in metrics["samples"])
+
+
+def test_generate_cli_is_reproducible_with_a_seed(char_lm, capsys):
+    out = str(char_lm[0])
+    args = ["generate", out, "--prompt", "ROMEO:", "--max-new-tokens", "25", "--seed", "3", "--top-k", "5"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert main(args) == 0
+    assert capsys.readouterr().out == first and first.startswith("ROMEO:") and len(first.strip()) == 31
+
+
+def test_generate_rejects_unknown_characters_and_bad_sampling(char_lm, capsys):
+    out = str(char_lm[0])
+    assert main(["generate", out, "--prompt", "naïve ☃"]) == 2
+    assert "never saw" in capsys.readouterr().err
+    assert main(["generate", out, "--prompt", "To", "--top-p", "1.5"]) == 2
+    assert "top_p" in capsys.readouterr().err
+    assert main(["predict", out, "To be"]) == 2
+    assert "seqlab generate" in capsys.readouterr().err

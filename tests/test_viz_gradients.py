@@ -1,0 +1,108 @@
+"""Vanishing-gradient plot: the curves have the lecture's shape, and the gradients are torch's own."""
+
+import argparse
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from seqlab.errors import SeqlabError
+from seqlab.viz import cli
+from seqlab.viz.gradients import (
+    decay_per_step,
+    gradient_norms,
+    hidden_state_gradients,
+    plot_gradient_norms,
+    random_inputs,
+    untrained_recurrent,
+)
+
+SMALL = {"steps": 60, "input_size": 16, "hidden_size": 32, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def norms():
+    return {cell: gradient_norms(cell, **SMALL) for cell in ("rnn", "lstm", "gru")}
+
+
+def test_rnn_gradient_vanishes_orders_of_magnitude_faster_than_gated_cells(norms):
+    ratio = {cell: values[0] / values[-1] for cell, values in norms.items()}  # |dL/dh_1| / |dL/dh_T|
+    assert ratio["rnn"] < 1e-4 * ratio["lstm"]
+    assert ratio["rnn"] < 1e-4 * ratio["gru"]
+    assert decay_per_step(norms["rnn"]) < decay_per_step(norms["lstm"]) < 1.0
+
+
+def test_the_rnn_curve_is_an_exponential_decay(norms):
+    log_norms = np.log(norms["rnn"])
+    assert log_norms[0] < log_norms[-1] + 30  # ~1e-18 at step 1: vanished
+    slope, intercept = np.polyfit(np.arange(len(log_norms)), log_norms, 1)
+    residual = log_norms - (slope * np.arange(len(log_norms)) + intercept)
+    r2 = 1 - residual.var() / log_norms.var()
+    assert slope > 0 and r2 > 0.99  # a straight line on the log scale
+    assert np.isclose(np.exp(slope), decay_per_step(norms["rnn"]) ** -1, rtol=0.05)
+
+
+def test_forget_gate_bias_slows_the_lstm_decay():
+    base = gradient_norms("lstm", **SMALL)
+    biased = gradient_norms("lstm", **SMALL, forget_bias=1.0)
+    assert biased[0] / biased[-1] > 1e3 * base[0] / base[-1]
+
+
+@pytest.mark.parametrize(("cell", "reference"), [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU)])
+def test_gradients_match_torch_recurrent_layers(cell, reference):
+    """dL/dh_t through torch.nn.{RNN,LSTM,GRU} run one step at a time (so each h_t is a node we can ask about)."""
+    x = random_inputs(12, 5, batch=3, seed=1)  # (B, T, I)
+    ours = untrained_recurrent(cell, 5, 7, seed=2)
+    ref = reference(5, 7, batch_first=True).double()
+    ref.load_state_dict(ours.state_dict())
+    state, hs = None, []
+    for t in range(x.size(1)):
+        _, state = ref(x[:, t : t + 1], state)
+        hs.append(state[0] if cell == "lstm" else state)  # (1, B, H): the node the next step reads
+    expected = torch.cat(torch.autograd.grad(hs[-1].sum(), hs))  # (T, B, H)
+    torch.testing.assert_close(hidden_state_gradients(ours, x), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_the_same_seed_gives_the_same_inputs_and_curves():
+    assert torch.equal(random_inputs(5, 3, seed=4), random_inputs(5, 3, seed=4))
+    np.testing.assert_array_equal(gradient_norms("gru", steps=8, input_size=3, hidden_size=4, seed=4),
+                                  gradient_norms("gru", steps=8, input_size=3, hidden_size=4, seed=4))
+
+
+def test_plot_is_written_with_one_line_per_cell(norms, tmp_path):
+    path = tmp_path / "gradients.png"
+    fig = plot_gradient_norms(norms, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5_000
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    assert [line.get_label().split()[0] for line in ax.lines] == ["RNN", "LSTM", "GRU"]
+    np.testing.assert_allclose(ax.lines[0].get_xydata(), np.c_[np.arange(1, 61), norms["rnn"]])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    cli.add_commands(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_cli_draws_the_plot_and_prints_the_table(tmp_path, capsys):
+    out = tmp_path / "g.png"
+    args = _parser().parse_args(["viz", "gradients", "--out", str(out), "--steps", "60", "--hidden", "16",
+                                 "--input", "8", "--cells", "rnn,lstm"])
+    args.handler(args)
+    printed = capsys.readouterr().out
+    assert out.stat().st_size > 5_000
+    rows = {line.split()[0]: line.split()[1:] for line in printed.splitlines() if line.split()[:1] in (["rnn"],
+                                                                                                      ["lstm"])}
+    assert set(rows) == {"rnn", "lstm"} and all(len(r) == 6 for r in rows.values())  # 4 steps, ratio, per step
+    expected = gradient_norms("rnn", steps=60, input_size=8, hidden_size=16)
+    assert [float(v) for v in rows["rnn"][:4]] == pytest.approx(expected[[59, 49, 9, 0]], rel=1e-2)
+
+
+@pytest.mark.parametrize(("argv", "message"), [(["--cells", "rnn,transformer"], "--cells"),
+                                               (["--steps", "0"], "--steps")])
+def test_cli_errors_are_seqlab_errors(argv, message, tmp_path):
+    args = _parser().parse_args(["viz", "gradients", "--out", str(tmp_path / "g.png"), *argv])
+    with pytest.raises(SeqlabError, match=message):
+        args.handler(args)
