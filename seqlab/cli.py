@@ -201,8 +201,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
     model = load(run_dir)
     if not hasattr(model, "generate"):
         task = read_run_config(run_dir).task
+        use = "translate" if hasattr(model, "translate") else "predict"
         raise SeqlabError(f"{args.model_dir} holds a '{task}' model, which does not generate text; "
-                          f"generate needs a language model (try: seqlab predict {args.model_dir} TEXT)")
+                          f"generate needs a language model (use: seqlab {use} {args.model_dir} TEXT)")
     if args.prompt and args.prompt_option:
         raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
     defaults = model.config.sample

