@@ -145,8 +145,8 @@ class SingletonDropout:
     """Training batches in which words seen once become <unk> with probability p, drawn afresh each
     epoch from (seed, epoch): the same batches on a resumed run."""
 
-    def __init__(self, loader, singletons: set[int], unk_id: int, p: float, seed: int):
-        self.loader, self.singletons, self.unk_id, self.p, self.seed = loader, singletons, unk_id, p, seed
+    def __init__(self, loader, is_singleton: torch.Tensor, unk_id: int, p: float, seed: int):
+        self.loader, self.is_singleton, self.unk_id, self.p, self.seed = loader, is_singleton, unk_id, p, seed
         self.batch_sampler, self.epoch = loader.batch_sampler, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -155,12 +155,9 @@ class SingletonDropout:
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
-        is_singleton = torch.zeros(max(self.singletons, default=0) + 1, dtype=torch.bool)
-        is_singleton[list(self.singletons)] = True
         for batch in self.loader:
             ids = batch["ids"]
-            rare = is_singleton[ids.clamp(max=len(is_singleton) - 1)] & (ids < len(is_singleton))
-            drop = rare & (torch.rand(ids.shape, generator=generator) < self.p)
+            drop = self.is_singleton[ids] & (torch.rand(ids.shape, generator=generator) < self.p)
             yield batch | {"ids": ids.masked_fill(drop, self.unk_id)}
 
 
@@ -263,12 +260,11 @@ def _training_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sente
     loader = bucketed_loader(items, collate, [len(w) for w, _, _ in items], cfg.train.batch_size, cfg.train.seed)
     if cfg.data.singleton_unk == 0:
         return loader
-    counts: dict[int, int] = {}
-    for word_ids, _, _ in items:
-        for w in word_ids:
-            counts[w] = counts.get(w, 0) + 1
-    singletons = {w for w, n in counts.items() if n == 1 and w != encoder.words.unk_id}
-    return SingletonDropout(loader, singletons, encoder.words.unk_id, cfg.data.singleton_unk, cfg.train.seed)
+    counts = torch.bincount(torch.tensor([w for word_ids, _, _ in items for w in word_ids]),
+                            minlength=len(encoder.words))  # (V,) training occurrences of each word id
+    is_singleton = counts == 1  # (V,)
+    is_singleton[encoder.words.unk_id] = False
+    return SingletonDropout(loader, is_singleton, encoder.words.unk_id, cfg.data.singleton_unk, cfg.train.seed)
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tagger:
