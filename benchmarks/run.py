@@ -6,6 +6,7 @@
     python benchmarks/run.py trainer         # Trainer.fit vs a bare loop; bf16 vs fp32 through the Trainer
     python benchmarks/run.py lstm            # our LSTM layer (fast and reference paths) vs a bare nn.LSTM
     python benchmarks/run.py bow             # BoW + naive Bayes / logistic regression vs scikit-learn on IMDB
+    python benchmarks/run.py decoding        # translation search, greedy and beam 5: KV cache / none / nn.Transformer
     python benchmarks/run.py --quick         # small sizes, a smoke run
 """
 
@@ -23,13 +24,15 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bow_vs_sklearn
+import decoding_speed
 import lstm_vs_torch
 import trainer_overhead
 import transformer_vs_torch
 import vectorize_vs_sklearn
 
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
-              "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run}
+              "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
+              "decoding": decoding_speed.run}
 
 
 def machine() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,21 +21,40 @@ RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
 
 
 class Seq2SeqPredictor:
-    """A trained encoder-decoder with its vocabulary: text in, text out."""
+    """A trained encoder-decoder (Transformer or recurrent) with its vocabularies: text in, text out.
 
-    def __init__(self, model: Transformer, vocab: CharVocab, *, max_output_len: int, config: object = None):
+    ``vocab`` reads the sources; ``target_vocab`` (default: the same) writes the outputs. Either is a
+    CharVocab or a SubwordVocab (``encode``, ``decode``, special ids, ``tokens``). Inputs longer than
+    ``max_source_len`` raise an error, or are truncated with a warning when ``truncate`` is set.
+    """
+
+    def __init__(self, model, vocab, *, max_output_len: int, config: object = None, target_vocab=None,
+                 max_source_len: int | None = None, truncate: bool = False):
         self.model, self.vocab, self.max_output_len, self.config = model, vocab, max_output_len, config
+        self.target_vocab = vocab if target_vocab is None else target_vocab
+        self.max_source_len = model.config.max_len if max_source_len is None else max_source_len
+        self.truncate = truncate
 
     def _encode_sources(self, texts: Sequence[str]) -> list[list[int]]:
-        limit = self.model.config.max_len
-        encoded = []
+        limit = self.max_source_len
+        encoded, cut = [], 0
         for i, text in enumerate(texts, 1):
             ids = self.vocab.encode(text)
             if not ids:
                 raise SeqlabError(f"input {i} is empty: give some text to translate")
-            if len(ids) > limit:
+            if len(ids) > limit and not self.truncate:
                 raise SeqlabError(f"input {i} has {len(ids)} tokens; this model reads at most {limit}")
-            encoded.append(ids)
+            cut += len(ids) > limit
+            encoded.append(ids[:limit])
+        if cut:
+            warnings.warn(f"{cut} of {len(texts)} inputs were longer than {limit} tokens and were truncated",
+                          stacklevel=3)
+        if hasattr(self.vocab, "unknown"):
+            for i, text in enumerate(texts, 1):
+                unknown = self.vocab.unknown(text)
+                if unknown:
+                    shown = ", ".join(repr(u) for u in dict.fromkeys(unknown))
+                    warnings.warn(f"input {i}: {shown} not in the vocabulary (read as <unk>)", stacklevel=3)
         return encoded
 
     @torch.no_grad()
@@ -48,32 +68,41 @@ class Seq2SeqPredictor:
         was_training = self.model.training
         self.model.eval()
         outputs: list[str] = [""] * len(texts)
+        out_vocab = self.target_vocab
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             src = pad_sequences([encoded[i] for i in chunk], self.vocab.pad_id).to(device)
+            max_len = min(self.max_output_len, 2 * src.size(1) + 10)  # fairseq's a*|x|+b: no runaway outputs
             if beam_size > 1:
-                tokens, _ = beam_search(self.model, src, self.max_output_len, beam_size=beam_size, alpha=alpha)
+                tokens, _ = beam_search(self.model, src, max_len, beam_size=beam_size, alpha=alpha)
             else:
-                tokens = greedy_search(self.model, src, self.max_output_len)
-            for i, ids in zip(chunk, strip_special(tokens, self.vocab.eos_id, self.vocab.pad_id), strict=True):
-                outputs[i] = self.vocab.decode(ids)
+                tokens = greedy_search(self.model, src, max_len)
+            for i, ids in zip(chunk, strip_special(tokens, out_vocab.eos_id, out_vocab.pad_id), strict=True):
+                outputs[i] = out_vocab.decode(ids)
         self.model.train(was_training)
         return outputs
 
     @torch.no_grad()
-    def attention(self, text: str, *, layer: int = -1) -> tuple[list[str], list[str], np.ndarray]:
-        """Source tokens, output tokens and the cross-attention (T, S) of one decoder layer, head-averaged."""
-        output = self.translate(text)[0]
-        src = torch.tensor([self._encode_sources([text])[0]])
-        tgt_in = torch.tensor([[self.vocab.bos_id, *self.vocab.encode(output)]])
+    def attention(self, text: str, *, layer: int = -1, heads: bool = False, beam_size: int = 1
+                  ) -> tuple[list[str], list[str], np.ndarray]:
+        """Source pieces, output pieces and the source-target attention of one decoder layer: (T, S) averaged
+        over heads, or (H, T, S) with ``heads`` (H = 1 for a recurrent model's single attention)."""
+        output = self.translate(text, beam_size=beam_size)[0]
+        src_ids = self._encode_sources([text])[0]
+        out_ids = self.target_vocab.encode(output)
+        tgt_in = torch.tensor([[self.target_vocab.bos_id, *out_ids]])
         device = next(self.model.parameters()).device
         self.model.eval()
-        memory, mask = self.model.encode(src.to(device))
+        memory, mask = self.model.encode(torch.tensor([src_ids], device=device))
         _, weights = self.model.decode(tgt_in.to(device), memory, mask, need_weights=True)
-        heatmap = weights[layer][0].float().mean(0).cpu().numpy()  # (T, S): average over heads
-        out_tokens = [*output, "<eos>"]
-        src_tokens = [self.vocab.tokens[i] for i in src[0].tolist()]
-        return src_tokens, out_tokens, heatmap[: len(out_tokens)]
+        if weights[layer] is None:
+            raise SeqlabError("this model has no attention (it reads the source through one context vector)")
+        matrix = weights[layer][0].float().cpu().numpy()  # (H, T, S), or (T, S) for a recurrent model
+        matrix = matrix[None] if matrix.ndim == 2 else matrix
+        out_tokens = [self.target_vocab.tokens[i] for i in out_ids] + ["<eos>"]
+        src_tokens = [self.vocab.tokens[i] for i in src_ids]
+        matrix = matrix[:, : len(out_tokens)]
+        return src_tokens, out_tokens, matrix if heads else matrix.mean(0)
 
 
 def check_run_dir(run_dir: str | Path) -> Path:

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -289,7 +290,24 @@ def build_parser() -> _Parser:
     return parser
 
 
+def _short_warnings(command: str) -> None:
+    """Our warnings (truncated or unknown input...) print as one line, without Python's source location."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category is UserWarning:
+            print(f"seqlab {command}: warning: {message}", file=file or sys.stderr)
+        else:
+            print(warnings.formatwarning(message, category, filename, lineno, line), end="", file=file or sys.stderr)
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with warnings.catch_warnings():  # restores the warning printer when main() is called from Python
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
@@ -302,6 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments for {args.command}: {' '.join(extra)}")
     commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
                 "generate": cmd_generate}
+    _short_warnings(args.command)
     try:
         if args.command == "train":
             cmd_train(args, extra)

@@ -66,3 +66,13 @@ def test_config_file_errors_name_file_and_line(tmp_path):
         read_config_file(bad)
     with pytest.raises(ConfigError, match="names no task"):
         build_run_config({"model": {}})
+
+
+def test_every_shipped_recipe_builds_its_typed_config():
+    from pathlib import Path
+
+    paths = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
+    assert len(paths) >= 16
+    for path in paths:
+        cfg = build_run_config(read_config_file(path))
+        assert cfg.task == read_config_file(path)["task"], path.name

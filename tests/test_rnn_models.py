@@ -244,3 +244,23 @@ def test_tiny_lm_overfits_a_repeating_sequence():
     assert loss.item() < 0.1 * first
     out = model.eval().generate(torch.tensor([[2]]), 7, temperature=0)
     assert out.tolist() == [[2, 3, 4, 0, 1, 2, 3, 4]]
+
+
+def test_casing_classes():
+    from seqlab.tasks.tag import CASES, casing
+
+    got = {w: CASES[casing(w)] for w in ["the", "EU", "Peter", "1996", "3rd", "McDonald", "-"]}
+    assert got == {"the": "lower", "EU": "upper", "Peter": "title", "1996": "numeric", "3rd": "has_digit",
+                   "McDonald": "other", "-": "other"}
+
+
+def test_tagger_case_features_change_the_emissions():
+    torch.manual_seed(0)
+    cfg = RNNTaggerConfig(vocab_size=20, n_tags=4, embed_dim=8, hidden_size=6, case_embed_dim=3, dropout=0.0)
+    model = RNNTagger.from_config(cfg).eval()
+    ids, mask = torch.randint(1, 20, (2, 5)), torch.ones(2, 5, dtype=torch.bool)
+    lower, title = torch.ones(2, 5, dtype=torch.long), torch.full((2, 5), 3)
+    assert model.rnn.input_size == 8 + 3
+    assert not torch.allclose(model(ids, mask, case=lower), model(ids, mask, case=title))
+    with pytest.raises(ValueError, match="case features"):
+        model(ids, mask)

@@ -50,3 +50,27 @@ def test_minilm_tokenizer_json_matches_bert_tokenizer_on_real_sentences(data_dir
     for text in sentences:
         assert ours.encode(text).ids == reference(text)["input_ids"], text
         assert ours.encode(text, add_special_tokens=False).tokens == reference.tokenize(text), text
+
+
+@pytest.mark.parametrize("model", ["bpe", "word"])
+def test_reversible_tokeniser_gives_the_text_back(model):
+    from seqlab.text.subword import SubwordVocab, train_reversible
+
+    texts = ["Ein Mann fährt Fahrrad.", "A man's \"red\" hat, (really) 3.5 m!", "Zwei Hunde spielen im Schnee."] * 5
+    vocab = SubwordVocab(train_reversible(texts, 300, model=model, min_frequency=1))
+    assert (vocab.pad_id, vocab.bos_id, vocab.eos_id, vocab.unk_id) == (0, 1, 2, 3)
+    for text in texts[:3]:
+        ids = vocab.encode(text, add_bos=True, add_eos=True)
+        assert ids[0] == vocab.bos_id and ids[-1] == vocab.eos_id
+        assert vocab.decode(ids) == text  # specials dropped, spaces and punctuation restored
+    assert vocab.encode("Mann.")[-1] == vocab.tokens.index(".")  # punctuation is its own piece
+    assert vocab.unknown("Ein Mann \u2603 fährt") == ["\u2603"]
+    again = SubwordVocab.from_dict(vocab.to_dict())
+    assert again.encode(texts[1]) == vocab.encode(texts[1]) and again.tokens == vocab.tokens
+
+
+def test_reversible_tokeniser_rejects_an_unknown_model():
+    from seqlab.text.subword import train_reversible
+
+    with pytest.raises(SeqlabError, match="'bpe' or 'word'"):
+        train_reversible(CORPUS, 50, model="unigram")

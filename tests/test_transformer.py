@@ -172,3 +172,18 @@ def test_a_tiny_transformer_learns_to_reverse():
     accuracy = (out[:, :6] == tgt[:, 1:]).all(1).float().mean().item()
     assert accuracy > 0.9, accuracy
     assert F.cross_entropy(model(src, tgt[:, :-1]).flatten(0, 1), tgt[:, 1:].flatten()).item() < 0.1
+
+
+def test_attention_and_feed_forward_dropout_can_differ_from_the_residual_rate():
+    cfg = TransformerConfig.from_name("tiny", src_vocab_size=10, tgt_vocab_size=10, dropout=0.3,
+                                      attention_dropout=0.2, ffn_dropout=0.0)
+    model = Transformer.from_config(cfg)
+    layer = model.decoder.layers[0]
+    assert layer.self_block.dropout.p == 0.3 and layer.cross_attn.dropout == 0.2
+    assert layer.self_attn.dropout == 0.2 and layer.feed_forward.dropout.p == 0.0
+    default = Transformer.from_config(TransformerConfig.from_name("tiny", src_vocab_size=10, tgt_vocab_size=10,
+                                                                  dropout=0.3))
+    first = default.encoder.layers[0]
+    assert first.feed_forward.dropout.p == 0.3 and first.self_attn.dropout == 0.3
+    with pytest.raises(ValueError, match="dropout rates"):
+        TransformerConfig(ffn_dropout=1.5)

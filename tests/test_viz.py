@@ -138,3 +138,19 @@ def test_attention_heatmap_keeps_its_signature(tmp_path):
     assert_png(tmp_path / "att.png", min_side=200)
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), weights)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()][2] == "␣"
+
+
+def test_attention_heads_grid_has_each_head_and_the_average(tmp_path):
+    from seqlab.viz import plot_attention_heads
+
+    rng = np.random.default_rng(0)
+    weights = rng.dirichlet(np.ones(4), size=(3, 5))  # (H=3, T=5, S=4), rows sum to 1
+    source = ["\u2581Ein", "\u2581Mann", "\u2581lacht", "."]
+    target = ["\u2581A", "\u2581man", "\u2581laughs", ".", "<eos>"]
+    fig = plot_attention_heads(weights, source, target, tmp_path / "heads.png")
+    assert_png(tmp_path / "heads.png", min_side=200)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels[:4]] == ["head 1", "head 2", "head 3", "average"]
+    np.testing.assert_allclose(panels[3].images[0].get_array(), weights.mean(0))
+    np.testing.assert_allclose(panels[1].images[0].get_array(), weights[1])
+    assert [t.get_text() for t in panels[0].get_xticklabels()] == source

@@ -423,6 +423,8 @@ class RNNTaggerConfig:
     char_vocab_size: int = 0  # 0: no character features
     char_embed_dim: int = 25
     char_hidden_size: int = 25  # per direction of the character BiRNN
+    case_embed_dim: int = 0  # > 0: an embedding of each word's case pattern (Collobert et al. 2011)
+    n_cases: int = 6
     fast: bool = True
     pad_id: int = 0
     char_pad_id: int = 0
@@ -465,9 +467,10 @@ class RNNTagger(nn.Module):
     decoded independently (argmax) or jointly with a CRF (Viterbi)."""
 
     def __init__(self, *, embed: nn.Embedding, chars: CharEncoder | None, rnn: Recurrent, head: nn.Linear,
-                 crf: nn.Module | None, dropout: float):
+                 crf: nn.Module | None, dropout: float, case: nn.Embedding | None = None):
         super().__init__()
         self.embed, self.chars, self.rnn, self.head, self.crf = embed, chars, rnn, head, crf
+        self.case = case
         self.dropout = nn.Dropout(dropout)
 
     @classmethod
@@ -480,7 +483,7 @@ class RNNTagger(nn.Module):
                 embed=nn.Embedding(cfg.char_vocab_size, cfg.char_embed_dim, padding_idx=cfg.char_pad_id),
                 rnn=Recurrent(cfg.cell, cfg.char_embed_dim, cfg.char_hidden_size, bidirectional=True,
                               fast=cfg.fast))
-        word_dim = cfg.embed_dim + (chars.output_size if chars is not None else 0)
+        word_dim = cfg.embed_dim + (chars.output_size if chars is not None else 0) + cfg.case_embed_dim
         rnn = Recurrent(cfg.cell, word_dim, cfg.hidden_size, num_layers=cfg.num_layers, bidirectional=True,
                         dropout=cfg.dropout, fast=cfg.fast)
         crf = None
@@ -488,32 +491,40 @@ class RNNTagger(nn.Module):
             from seqlab.nn.crf import CRF
 
             crf = CRF(cfg.n_tags)
+        case = nn.Embedding(cfg.n_cases, cfg.case_embed_dim) if cfg.case_embed_dim else None
         return cls(embed=nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.pad_id), chars=chars,
-                   rnn=rnn, head=nn.Linear(rnn.output_size, cfg.n_tags), crf=crf, dropout=cfg.dropout)
+                   rnn=rnn, head=nn.Linear(rnn.output_size, cfg.n_tags), crf=crf, dropout=cfg.dropout, case=case)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B, T), mask (B, T) bool True = real token, chars (B, T, W) or None -> emissions (B, T, K)."""
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None,
+                case: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T), mask (B, T) bool True = real token, chars (B, T, W) and case (B, T) ids when the model
+        uses them -> emissions (B, T, K)."""
         x = self.embed(ids)  # (B, T, E)
         if self.chars is not None:
             if chars is None:
                 raise ValueError("this tagger uses character features: pass chars (B, T, W)")
             x = torch.cat([x, self.chars(chars, mask)], dim=-1)  # (B, T, E + 2*Hc)
+        if self.case is not None:
+            if case is None:
+                raise ValueError("this tagger uses case features: pass case (B, T)")
+            x = torch.cat([x, self.case(case)], dim=-1)  # (B, T, E + 2*Hc + Ec)
         output, _ = self.rnn(self.dropout(x), mask.sum(1))  # (B, T, 2H)
         return self.head(self.dropout(output))  # (B, T, K)
 
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-             chars: torch.Tensor | None = None) -> torch.Tensor:
+             chars: torch.Tensor | None = None, case: torch.Tensor | None = None) -> torch.Tensor:
         """labels (B, T) with -100 at padding -> token-mean cross-entropy, or (CRF) the sentence-mean NLL."""
-        emissions = self(ids, mask, chars).float()  # (B, T, K)
+        emissions = self(ids, mask, chars, case).float()  # (B, T, K)
         if self.crf is None:
             return F.cross_entropy(emissions.flatten(0, 1), labels.flatten(), ignore_index=-100)
         tags = torch.where(mask, labels, torch.zeros_like(labels))  # any valid id at padding
         return self.crf.nll(emissions, tags, mask).mean()
 
     @torch.no_grad()
-    def decode(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None) -> list[list[int]]:
+    def decode(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None,
+               case: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag sequence per sentence, each of the sentence's true length (argmax, or Viterbi with a CRF)."""
-        emissions = self(ids, mask, chars)  # (B, T, K)
+        emissions = self(ids, mask, chars, case)  # (B, T, K)
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
         best = emissions.argmax(-1).tolist()  # (B, T)

@@ -34,7 +34,9 @@ class TransformerConfig:
     d_ff: int = 2048
     n_encoder_layers: int = 6
     n_decoder_layers: int = 6
-    dropout: float = 0.1
+    dropout: float = 0.1  # residual dropout (sublayer outputs, embeddings + positions): the paper's P_drop
+    attention_dropout: float | None = None  # on the attention weights; None: = dropout
+    ffn_dropout: float | None = None  # inside the feed-forward, after the activation; None: = dropout
     activation: str = "relu"
     norm_first: bool = False  # False: post-norm, as in the paper
     positional: str = "sinusoidal"  # or "learned"
@@ -51,8 +53,9 @@ class TransformerConfig:
         for name in ("d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "max_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not (0 <= self.dropout < 1 and 0 <= self.label_smoothing < 1):
-            raise ValueError("dropout and label_smoothing must lie in [0, 1)")
+        rates = [self.dropout, self.label_smoothing, self.attention_dropout or 0.0, self.ffn_dropout or 0.0]
+        if not all(0 <= r < 1 for r in rates):
+            raise ValueError("dropout rates and label_smoothing must lie in [0, 1)")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.positional not in ("sinusoidal", "learned"):
@@ -173,7 +176,8 @@ class Transformer(nn.Module):
             raise ValueError("TransformerConfig needs src_vocab_size and tgt_vocab_size > 0")
         if cfg.share_embeddings and cfg.src_vocab_size != cfg.tgt_vocab_size:
             raise ValueError("share_embeddings needs one joint vocabulary (src_vocab_size == tgt_vocab_size)")
-        layer_args = dict(dropout=cfg.dropout, activation=cfg.activation, norm_first=cfg.norm_first)
+        layer_args = dict(dropout=cfg.dropout, attention_dropout=cfg.attention_dropout, ffn_dropout=cfg.ffn_dropout,
+                          activation=cfg.activation, norm_first=cfg.norm_first)
         src_embed = ScaledEmbedding(cfg.src_vocab_size, cfg.d_model, padding_idx=cfg.pad_id)
         tgt_embed = src_embed if cfg.share_embeddings else ScaledEmbedding(
             cfg.tgt_vocab_size, cfg.d_model, padding_idx=cfg.pad_id)

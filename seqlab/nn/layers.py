@@ -63,13 +63,17 @@ class EncoderLayer(nn.Module):
         d_ff: int,
         *,
         dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        ffn_dropout: float | None = None,
         activation: str = "relu",
         norm_first: bool = False,
         eps: float = 1e-5,
     ):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=attention_dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, dropout=dropout if ffn_dropout is None else ffn_dropout,
+                                        activation=activation)
         self.attn_block = Residual(d_model, dropout=dropout, norm_first=norm_first, eps=eps)
         self.ff_block = Residual(d_model, dropout=dropout, norm_first=norm_first, eps=eps)
 
@@ -89,14 +93,18 @@ class DecoderLayer(nn.Module):
         d_ff: int,
         *,
         dropout: float = 0.1,
+        attention_dropout: float | None = None,
+        ffn_dropout: float | None = None,
         activation: str = "relu",
         norm_first: bool = False,
         eps: float = 1e-5,
     ):
         super().__init__()
-        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
-        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
-        self.feed_forward = FeedForward(d_model, d_ff, dropout=dropout, activation=activation)
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=attention_dropout)
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=attention_dropout)
+        self.feed_forward = FeedForward(d_model, d_ff, dropout=dropout if ffn_dropout is None else ffn_dropout,
+                                        activation=activation)
         self.self_block = Residual(d_model, dropout=dropout, norm_first=norm_first, eps=eps)
         self.cross_block = Residual(d_model, dropout=dropout, norm_first=norm_first, eps=eps)
         self.ff_block = Residual(d_model, dropout=dropout, norm_first=norm_first, eps=eps)

@@ -11,9 +11,9 @@ from seqlab.errors import SeqlabError
 
 
 def _tasks() -> dict[str, ModuleType]:
-    from seqlab.tasks import classify, dates, lm, tag
+    from seqlab.tasks import classify, dates, lm, tag, translate
 
-    return {"dates": dates, "classify": classify, "tag": tag, "lm": lm}
+    return {"dates": dates, "classify": classify, "tag": tag, "lm": lm, "translate": translate}
 
 
 def get_task(name: str) -> ModuleType:

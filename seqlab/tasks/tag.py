@@ -10,9 +10,11 @@ with the unknown words it will meet at test time.
 from __future__ import annotations
 
 import copy
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -36,6 +38,7 @@ from seqlab.text import Vocab, word_tokenize
 from seqlab.text.vocab import CharVocab
 from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
 
+_DIGIT = re.compile(r"\d")
 TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
 SPAN_FIELDS = ("ner", "chunk")  # scored by entity span F1; the others by token accuracy
 
@@ -46,6 +49,7 @@ class TagData:
     tag_field: str = "upos"  # ud: upos | xpos; conll2003: ner | pos | chunk
     scheme: str = "iobes"  # conll2003 spans: iob1 | iob2 | iobes (IOBES helps a CRF; scored the same)
     lowercase_words: bool = True
+    zero_digits: bool = False  # every digit becomes 0 in the word lookup ("1996" and "1997" share a vector)
     min_freq: int = 1
     singleton_unk: float = 0.5  # training only: a word seen once becomes <unk> with this probability
     max_tokens: int = 250  # longer inputs are truncated (with a warning) when predicting
@@ -97,6 +101,8 @@ class TagEncoder:
 
     @staticmethod
     def _word(token: str, cfg: TagData) -> str:
+        if cfg.zero_digits:
+            token = _DIGIT.sub("0", token)
         return token.lower() if cfg.lowercase_words else token
 
     def word_ids(self, tokens: list[str]) -> list[int]:
@@ -104,6 +110,10 @@ class TagEncoder:
 
     def char_ids(self, tokens: list[str]) -> list[list[int]]:
         return [self.chars.encode(t[: self.cfg.max_word_chars]) or [self.chars.unk_id] for t in tokens]
+
+    def item(self, tokens: list[str], tag_ids: list[int], *, chars: bool, case: bool) -> TagItem:
+        return TagItem(self.word_ids(tokens), self.char_ids(tokens) if chars else None,
+                       [casing(t) for t in tokens] if case else None, tag_ids)
 
     def tag_ids(self, tags: list[str], where: str) -> list[int]:
         unknown = [t for t in tags if t not in self.tag_index]
@@ -121,21 +131,46 @@ class TagEncoder:
         return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg)
 
 
+CASES = ("other", "lower", "upper", "title", "numeric", "has_digit")  # id 0 ("other") also pads
+
+
+def casing(token: str) -> int:
+    """Collobert et al.'s capitalisation feature: the word's case pattern as an id into CASES."""
+    if token.isdigit():
+        return 4
+    if any(c.isdigit() for c in token):
+        return 5
+    if token.islower():
+        return 1
+    if token.isupper():
+        return 2
+    return 3 if token[:1].isupper() and token[1:].islower() else 0
+
+
+class TagItem(NamedTuple):
+    words: list[int]
+    chars: list[list[int]] | None
+    case: list[int] | None
+    tags: list[int]
+
+
 @dataclass
 class TagCollator:
-    """(word ids, char ids per word, tag ids) -> ids, mask, labels (B, T) and chars (B, T, W)."""
+    """TagItems -> ids, mask, labels (B, T), case (B, T) and chars (B, T, W) when the model uses them."""
 
     pad_id: int
     char_pad_id: int | None  # None: no character features
 
-    def __call__(self, batch: list[tuple[list[int], list[list[int]] | None, list[int]]]) -> dict[str, torch.Tensor]:
-        ids, mask = pad_with_mask([w for w, _, _ in batch], self.pad_id)
-        out = {"ids": ids, "mask": mask, "labels": pad_sequences([t for _, _, t in batch], IGNORE_INDEX)}
+    def __call__(self, batch: list[TagItem]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_with_mask([item.words for item in batch], self.pad_id)
+        out = {"ids": ids, "mask": mask, "labels": pad_sequences([item.tags for item in batch], IGNORE_INDEX)}
+        if batch[0].case is not None:
+            out["case"] = pad_sequences([item.case for item in batch], 0)
         if self.char_pad_id is not None:
-            width = max(len(w) for _, chars, _ in batch for w in chars)
+            width = max(len(w) for item in batch for w in item.chars)
             chars = torch.full((len(batch), ids.size(1), width), self.char_pad_id, dtype=torch.long)
-            for b, (_, words, _) in enumerate(batch):
-                for t, word in enumerate(words):
+            for b, item in enumerate(batch):
+                for t, word in enumerate(item.chars):
                     chars[b, t, : len(word)] = torch.tensor(word)
             out["chars"] = chars
         return out
@@ -167,10 +202,9 @@ class Tagger:
     def __init__(self, model: RNNTagger, encoder: TagEncoder, config: RunConfig):
         self.model, self.encoder, self.config = model, encoder, config
 
-    def _items(self, sentences: list[list[str]]) -> list:
-        chars = self.encoder.chars is not None
-        return [(self.encoder.word_ids(s), self.encoder.char_ids(s) if chars else None, [0] * len(s))
-                for s in sentences]
+    def _items(self, sentences: list[list[str]]) -> list[TagItem]:
+        chars, case = self.encoder.chars is not None, self.config.model.case_embed_dim > 0
+        return [self.encoder.item(s, [0] * len(s), chars=chars, case=case) for s in sentences]
 
     @torch.no_grad()
     def predict_tags(self, sentences: list[list[str]], *, batch_size: int = 128, warn: bool = True) -> list[list[str]]:
@@ -187,11 +221,11 @@ class Tagger:
         device = next(self.model.parameters()).device
         self.model.eval()
         out: list[list[str]] = [[] for _ in sentences]
-        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+        order = sorted(range(len(items)), key=lambda i: len(items[i].words))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = move(collate([items[i] for i in chunk]), device)
-            paths = self.model.decode(batch["ids"], batch["mask"], batch.get("chars"))
+            paths = self.model.decode(batch["ids"], batch["mask"], batch.get("chars"), batch.get("case"))
             for i, path in zip(chunk, paths, strict=True):
                 out[i] = [self.encoder.tags[k] for k in path]
         return out
@@ -253,14 +287,15 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
 
 
 def _training_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):
-    chars = encoder.chars is not None
-    items = [(encoder.word_ids(s.tokens), encoder.char_ids(s.tokens) if chars else None,
-              encoder.tag_ids(s.tags, f"train sentence {i}")) for i, s in enumerate(sentences, 1)]
+    chars, case = encoder.chars is not None, cfg.model.case_embed_dim > 0
+    items = [encoder.item(s.tokens, encoder.tag_ids(s.tags, f"train sentence {i}"), chars=chars, case=case)
+             for i, s in enumerate(sentences, 1)]
     collate = TagCollator(encoder.words.pad_id, encoder.chars.pad_id if chars else None)
-    loader = bucketed_loader(items, collate, [len(w) for w, _, _ in items], cfg.train.batch_size, cfg.train.seed)
+    loader = bucketed_loader(items, collate, [len(item.words) for item in items], cfg.train.batch_size,
+                             cfg.train.seed)
     if cfg.data.singleton_unk == 0:
         return loader
-    counts = torch.bincount(torch.tensor([w for word_ids, _, _ in items for w in word_ids]),
+    counts = torch.bincount(torch.tensor([w for item in items for w in item.words]),
                             minlength=len(encoder.words))  # (V,) training occurrences of each word id
     is_singleton = counts == 1  # (V,)
     is_singleton[encoder.words.unk_id] = False

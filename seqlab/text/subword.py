@@ -42,6 +42,34 @@ def train_bpe(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2, 
     return tok
 
 
+def train_reversible(texts: Iterable[str], vocab_size: int, *, model: str = "bpe", min_frequency: int = 2,
+                     lowercase: bool = False, specials: Sequence[str] = BPE_SPECIALS) -> Tokenizer:
+    """A tokeniser whose ``decode(encode(text).ids)`` gives the text back (up to runs of spaces), so a
+    translation model's output is plain detokenised text, as sacrebleu scores it.
+
+    Words carry SentencePiece's "▁" marker for the space before them and punctuation is split off them:
+    "Ein Mann." -> "▁Ein", "▁Mann", "."; the Metaspace decoder turns the markers back into spaces.
+    ``model="bpe"``: byte-pair merges within those pieces up to ``vocab_size`` entries; ``model="word"``: one
+    entry per piece seen ``min_frequency`` times (at most ``vocab_size``), the rest <unk>.
+    """
+    if model not in ("bpe", "word"):
+        raise SeqlabError(f"tokeniser model must be 'bpe' or 'word', got {model!r}")
+    unk = UNK if UNK in specials else None
+    if model == "bpe":
+        tok = Tokenizer(models.BPE(unk_token=unk))
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                      special_tokens=list(specials), show_progress=False)
+    else:
+        tok = Tokenizer(models.WordLevel(unk_token=unk))
+        trainer = trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                            special_tokens=list(specials), show_progress=False)
+    tok.normalizer = _normalizer(lowercase)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Metaspace(), pre_tokenizers.Punctuation()])
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
 def train_wordpiece(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2, lowercase: bool = True,
                     specials: Sequence[str] = WORDPIECE_SPECIALS) -> Tokenizer:
     """WordPiece as in BERT: BERT's pre-tokenisation, "##" continuation pieces, and [CLS] ... [SEP]
@@ -76,3 +104,46 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
         return Tokenizer.from_file(str(path))
     except Exception as err:  # tokenizers raises a bare Exception for missing and malformed files alike
         raise SeqlabError(f"{path}: not a tokenizer.json ({err})") from err
+
+
+class SubwordVocab:
+    """A trained ``tokenizers.Tokenizer`` behind the interface of seqlab's CharVocab: text -> ids -> text,
+    the special ids, and the piece of every id (for plots). Saved inside a run's JSON vocabulary."""
+
+    def __init__(self, tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+        specials = {t: tokenizer.token_to_id(t) for t in BPE_SPECIALS}
+        missing = [t for t, i in specials.items() if i is None]
+        if missing:
+            raise SeqlabError(f"tokenizer lacks the special tokens {', '.join(missing)}")
+        self.pad_id, self.bos_id, self.eos_id, self.unk_id = (specials[t] for t in BPE_SPECIALS)
+        vocab = tokenizer.get_vocab(with_added_tokens=True)
+        self.tokens = [""] * len(vocab)
+        for piece, i in vocab.items():
+            self.tokens[i] = piece
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    def unknown(self, text: str) -> list[str]:
+        """The parts of ``text`` the vocabulary reads as <unk> (unseen characters, or words for a word vocabulary)."""
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        return [text[a:b].strip() for i, (a, b) in zip(encoding.ids, encoding.offsets, strict=True) if i == self.unk_id]
+
+    def to_dict(self) -> dict:
+        import json
+
+        return json.loads(self.tokenizer.to_str())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SubwordVocab:
+        import json
+
+        return cls(Tokenizer.from_str(json.dumps(data)))

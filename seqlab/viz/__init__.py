@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 
 _HOME = {
-    "normalize_rows": "plots", "plot_attention": "plots", "plot_confusion_matrix": "plots",
+    "normalize_rows": "plots", "plot_attention": "plots", "plot_attention_heads": "plots",
+    "plot_confusion_matrix": "plots",
     "plot_learning_curve": "plots", "plot_pr_curve": "plots", "plot_roc_curve": "plots",
     "gradient_norms": "gradients", "plot_gradient_norms": "gradients",
 }

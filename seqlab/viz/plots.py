@@ -87,12 +87,38 @@ def plot_attention(weights: np.ndarray, source: Sequence[str], target: Sequence[
     weights = np.asarray(weights, dtype=float)
     fig, ax = plt.subplots(figsize=(max(4, 0.32 * len(source) + 1.5), max(3, 0.32 * len(target) + 1)))
     image = ax.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
-    ax.set_xticks(range(len(source)), [s if s.strip() else "␣" for s in source], fontsize=8)
+    _token_axes(ax, source, target)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.04, label="attention weight")
+    return _save(fig, path)
+
+
+def _token_axes(ax: plt.Axes, source: Sequence[str], target: Sequence[str]) -> None:
+    rotate = 90 if max((len(s) for s in source), default=1) > 1 else 0  # words and subwords stand upright
+    ax.set_xticks(range(len(source)), [s if s.strip() else "␣" for s in source], fontsize=8, rotation=rotate)
     ax.set_yticks(range(len(target)), list(target), fontsize=8)
     ax.set_xlabel("source")
     ax.set_ylabel("output")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, fraction=0.04, label="attention weight")
+
+
+def plot_attention_heads(weights: np.ndarray, source: Sequence[str], target: Sequence[str], path: str | Path,
+                         *, title: str = "Cross-attention per head") -> plt.Figure:
+    """One heatmap per head (H, T, S) and their average, in a grid sharing one colour scale."""
+    weights = np.asarray(weights, dtype=float)
+    panels = [*weights, weights.mean(0)]
+    names = [f"head {h + 1}" for h in range(len(weights))] + ["average"]
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    cell_w, cell_h = max(3.0, 0.28 * len(source) + 1.2), max(2.5, 0.28 * len(target) + 1.0)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell_w, rows * cell_h), squeeze=False)
+    for ax, panel, name in zip(axes.flat, panels, names, strict=False):
+        image = ax.imshow(panel, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
+        _token_axes(ax, source, target)
+        ax.set_title(name, fontsize=9)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.colorbar(image, ax=axes, fraction=0.02, label="attention weight")
     return _save(fig, path)
 
 

@@ -1,0 +1,279 @@
+"""Machine translation on Multi30k (German <-> English): recurrent encoder-decoders and the Transformer.
+
+One recipe, two model families, picked by ``model_type``:
+
+- ``rnn``: seqlab.models.seq2seq (no attention, Bahdanau, or Luong dot/general with input feeding);
+- ``transformer``: seqlab.models.transformer ("Attention is all you need").
+
+Vocabularies (``data.vocab``): ``bpe`` learns one byte-pair vocabulary on both languages (shared by source and
+target, so the embeddings can be tied); ``word`` keeps a word vocabulary per language. Both tokenisers are
+reversible, so the outputs are plain text and BLEU is sacrebleu's on detokenised text (13a tokenisation,
+case-sensitive). Every run writes config.json, vocab.json (the tokenisers), model.safetensors, metrics.json
+(test BLEU and chrF, greedy and beam), the learning curve and the source-target attention of one sentence.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from seqlab.api import Seq2SeqPredictor
+from seqlab.data.collate import pad_sequences
+from seqlab.errors import SeqlabError
+from seqlab.io import write_json
+from seqlab.metrics import corpus_bleu, corpus_chrf
+from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
+from seqlab.models.transformer import Transformer, TransformerConfig
+from seqlab.report import ReportParts
+from seqlab.tasks.common import bucketed_loader, finish_training, load_split, prepare_run_dir, read_run_json
+from seqlab.text.subword import SubwordVocab, train_reversible
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
+
+MODEL_TYPES = ("transformer", "rnn")
+VOCABS = ("bpe", "word")
+LANGUAGES = ("de", "en", "fr")
+# A test2016 sentence for the alignment plots (the lecture's figure aligns a French sentence with English).
+EXAMPLE = "Ein kleines Mädchen klettert in ein Spielhaus aus Holz."
+
+
+@dataclass
+class TranslateData:
+    dataset: str = "multi30k"
+    source: str = "de"
+    target: str = "en"
+    vocab: str = "bpe"  # bpe: one joint byte-pair vocabulary | word: a word vocabulary per language
+    vocab_size: int = 8000  # bpe: the joint vocabulary's size; word: at most this many words per language
+    min_freq: int = 2  # a word or merge must be seen this often in training
+    lowercase: bool = False
+    max_tokens: int = 128  # longest source read; longer inputs are truncated with a warning
+    max_output_tokens: int = 128  # decoding stops here if no <eos> came
+    test_split: str = "test"  # Multi30k test2016 (flickr)
+    eval_beam: int = 5  # the beam of the reported test BLEU (greedy is reported too)
+    alpha: float = 0.6  # GNMT length penalty of the beam search
+    example: str = EXAMPLE
+
+    def __post_init__(self) -> None:
+        if self.dataset != "multi30k":
+            raise ValueError(f"dataset must be 'multi30k', got {self.dataset!r}")
+        for side in (self.source, self.target):
+            if side not in LANGUAGES:
+                raise ValueError(f"languages are {', '.join(LANGUAGES)}, got {side!r}")
+        if self.source == self.target:
+            raise ValueError("source and target must be different languages")
+        if self.vocab not in VOCABS:
+            raise ValueError(f"vocab must be one of {', '.join(VOCABS)}, got {self.vocab!r}")
+        if self.max_tokens < 1 or self.max_output_tokens < 1 or self.eval_beam < 1:
+            raise ValueError("max_tokens, max_output_tokens and eval_beam must be at least 1")
+
+
+def default_transformer() -> TransformerConfig:
+    """About 9M parameters with an 8k joint BPE vocabulary (pytorch-seq2seq tutorial 6 has 9.0M)."""
+    return TransformerConfig(d_model=256, n_heads=8, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3,
+                             dropout=0.1, max_len=256, share_embeddings=True, label_smoothing=0.1)
+
+
+@dataclass
+class RunConfig:
+    task: str = "translate"
+    model_type: str = "transformer"  # transformer | rnn
+    data: TranslateData = field(default_factory=TranslateData)
+    transformer: TransformerConfig = field(default_factory=default_transformer)
+    rnn: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, schedule="inverse_sqrt",
+                                                                  warmup_steps=1000))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=8000, batch_size=128, eval_every=1000))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+
+    @property
+    def model(self) -> TransformerConfig | Seq2SeqConfig:
+        return self.transformer if self.model_type == "transformer" else self.rnn
+
+
+# -- vocabularies ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Vocabularies:
+    source: SubwordVocab
+    target: SubwordVocab  # the same object when shared
+
+    @property
+    def shared(self) -> bool:
+        return self.source is self.target
+
+    @classmethod
+    def build(cls, pairs: list[tuple[str, str]], cfg: TranslateData) -> Vocabularies:
+        options = dict(model=cfg.vocab, min_frequency=cfg.min_freq, lowercase=cfg.lowercase)
+        if cfg.vocab == "bpe":
+            joint = SubwordVocab(train_reversible([s for pair in pairs for s in pair], cfg.vocab_size, **options))
+            return cls(joint, joint)
+        return cls(SubwordVocab(train_reversible([s for s, _ in pairs], cfg.vocab_size, **options)),
+                   SubwordVocab(train_reversible([t for _, t in pairs], cfg.vocab_size, **options)))
+
+    def to_dict(self) -> dict:
+        return {"type": "translation", "shared": self.shared, "source": self.source.to_dict(),
+                "target": None if self.shared else self.target.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Vocabularies:
+        source = SubwordVocab.from_dict(data["source"])
+        return cls(source, source if data["shared"] else SubwordVocab.from_dict(data["target"]))
+
+
+def read_pairs(cfg: TranslateData, split: str, data_dir: str | Path | None) -> list[tuple[str, str]]:
+    examples = load_split(cfg.dataset, split, data_dir, langs=f"{cfg.source},{cfg.target}")
+    return [(ex.texts[cfg.source], ex.texts[cfg.target]) for ex in examples]
+
+
+def build_model(cfg: RunConfig, vocabs: Vocabularies) -> Transformer | RNNSeq2Seq:
+    """Fill the vocabulary sizes and special ids into the model config, then build the model."""
+    model_cfg = cfg.model
+    model_cfg.src_vocab_size, model_cfg.tgt_vocab_size = len(vocabs.source), len(vocabs.target)
+    model_cfg.pad_id, model_cfg.bos_id, model_cfg.eos_id = vocabs.target.pad_id, vocabs.target.bos_id, \
+        vocabs.target.eos_id
+    if not vocabs.shared:
+        model_cfg.share_embeddings = False  # two vocabularies: two embeddings
+    if model_cfg.max_len <= max(cfg.data.max_tokens, cfg.data.max_output_tokens):
+        raise SeqlabError(f"{cfg.model_type}.max_len={model_cfg.max_len} must exceed data.max_tokens and "
+                          "data.max_output_tokens")
+    if cfg.model_type == "transformer":
+        return Transformer.from_config(model_cfg)
+    return RNNSeq2Seq.from_config(model_cfg)
+
+
+def _model_class(cfg: RunConfig):
+    return Transformer if cfg.model_type == "transformer" else RNNSeq2Seq
+
+
+@dataclass
+class PairCollator:
+    pad_id: int
+
+    def __call__(self, batch: list[tuple[list[int], list[int]]]) -> dict[str, torch.Tensor]:
+        src = pad_sequences([s for s, _ in batch], self.pad_id)  # (B, S)
+        tgt = pad_sequences([t for _, t in batch], self.pad_id)  # (B, T+1): <bos> y <eos>
+        return {"src": src, "tgt": tgt}
+
+
+def training_batches(cfg: RunConfig, vocabs: Vocabularies, pairs: list[tuple[str, str]]):
+    """Length-bucketed batches of (source ids, <bos> target ids <eos>), cut to the model's limits."""
+    limit = cfg.data.max_tokens
+    items = [(vocabs.source.encode(s)[:limit], vocabs.target.encode(t, add_bos=True, add_eos=True)[: limit + 2])
+             for s, t in pairs]
+    items = [item for item in items if item[0] and len(item[1]) > 2]
+    return bucketed_loader(items, PairCollator(vocabs.target.pad_id), [len(s) for s, _ in items],
+                           cfg.train.batch_size, cfg.train.seed)
+
+
+def make_translator(model, vocabs: Vocabularies, cfg: RunConfig) -> Seq2SeqPredictor:
+    return Seq2SeqPredictor(model, vocabs.source, target_vocab=vocabs.target, config=cfg,
+                            max_output_len=cfg.data.max_output_tokens, max_source_len=cfg.data.max_tokens,
+                            truncate=True)
+
+
+# -- training and evaluation -------------------------------------------------------------------------------
+
+
+def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
+          resume: bool = False) -> dict:
+    """Train on Multi30k train (early stopping on validation BLEU), score test2016 and write the run."""
+    started = time.perf_counter()
+    cfg = copy.deepcopy(cfg)
+    seed_everything(cfg.train.seed)
+    out_dir = Path(out_dir)
+    train_pairs = read_pairs(cfg.data, "train", data_dir)
+    dev_pairs = read_pairs(cfg.data, "validation", data_dir)
+    vocabs = Vocabularies.build(train_pairs, cfg.data)
+    model = build_model(cfg, vocabs)
+    translator = make_translator(model, vocabs, cfg)
+    pad = vocabs.target.pad_id
+    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
+                      log_dir=out_dir, count_tokens=lambda b: int((b["src"] != pad).sum() + (b["tgt"] != pad).sum()))
+    batches = training_batches(cfg, vocabs, train_pairs)
+    if not trainer.dist.is_main:
+        trainer.fit(batches, None, resume=resume)
+        return {}
+    prepare_run_dir(out_dir, cfg, resume=resume)
+    write_json(out_dir / "vocab.json", vocabs.to_dict())
+    dev_sources, dev_references = [s for s, _ in dev_pairs], [t for _, t in dev_pairs]
+
+    def evaluate_dev(m) -> dict:
+        return {"bleu": corpus_bleu(translator.translate(dev_sources), dev_references)}
+
+    history = trainer.fit(batches, evaluate_dev, resume=resume)
+    facts = finish_training(trainer, model, history, out_dir, started)
+    metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir, beam_size=cfg.data.eval_beam)
+    metrics.update(facts, total_seconds=round(time.perf_counter() - started, 1))
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Seq2SeqPredictor:
+    vocabs = Vocabularies.from_dict(read_run_json(run_dir, "vocab.json"))
+    model = _model_class(cfg).from_config(cfg.model)
+    load_weights(model, run_dir / "model.safetensors")
+    return make_translator(model.to(device).eval(), vocabs, cfg)
+
+
+def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
+             out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
+    """BLEU and chrF (sacrebleu's, detokenised, case-sensitive) on a split, greedy and with ``beam_size``;
+    the alignment plots of the example sentence."""
+    from seqlab.api import load
+
+    run_dir = Path(run_dir)
+    out_dir = Path(out_dir) if out_dir is not None else run_dir
+    translator: Seq2SeqPredictor = load(run_dir)
+    cfg: RunConfig = translator.config
+    pairs = read_pairs(cfg.data, split, data_dir)
+    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
+    metrics = {"split": split, "dataset": cfg.data.dataset, "direction": f"{cfg.data.source}-{cfg.data.target}",
+               "model_type": cfg.model_type, "n_sentences": len(pairs), "beam_size": beam_size}
+    start = time.perf_counter()
+    greedy = translator.translate(sources)
+    metrics |= {"bleu_greedy": corpus_bleu(greedy, references), "chrf_greedy": corpus_chrf(greedy, references),
+                "greedy_sentences_per_s": round(len(sources) / (time.perf_counter() - start), 1)}
+    outputs = greedy
+    if beam_size > 1:
+        start = time.perf_counter()
+        outputs = translator.translate(sources, beam_size=beam_size, alpha=cfg.data.alpha)
+        metrics[f"beam{beam_size}_sentences_per_s"] = round(len(sources) / (time.perf_counter() - start), 1)
+    metrics |= {"bleu": corpus_bleu(outputs, references), "chrf": corpus_chrf(outputs, references)}
+    decoding = "greedy decoding" if beam_size == 1 else f"beam search (beam {beam_size}, alpha {cfg.data.alpha})"
+    title = (f"Multi30k {split} {cfg.data.source}->{cfg.data.target}, {cfg.model_type}: {len(pairs)} sentences, "
+             f"{decoding}")
+    examples = [{"source": s, "reference": r, "translation": y}
+                for s, r, y in zip(sources[:8], references[:8], outputs[:8], strict=True)]
+    parts = ReportParts(title=title, examples=examples, examples_title=f"First {split} sentences")
+    parts.notes.append("BLEU and chrF: sacrebleu's corpus scores on detokenised, case-sensitive text "
+                       "(13a tokenisation, chrF n=6); 'bleu' is the beam search's when beam_size > 1.")
+    parts.plots |= write_attention_plots(translator, out_dir)
+    if (run_dir / "history.json").is_file() and out_dir == run_dir:
+        parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    return metrics, parts
+
+
+def write_attention_plots(translator: Seq2SeqPredictor, out_dir: Path) -> dict[str, str]:
+    """attention.png (last decoder layer, averaged over heads) and, for the Transformer, attention_heads.png."""
+    from seqlab.viz import plot_attention, plot_attention_heads
+
+    cfg: RunConfig = translator.config
+    if cfg.model_type == "rnn" and cfg.rnn.attention == "none":
+        return {}
+    sentence = cfg.data.example
+    src, out, weights = translator.attention(sentence, heads=True)  # (H, T, S)
+    plot_attention(weights.mean(0), src, out, out_dir / "attention.png",
+                   title=f"Source-target attention ({cfg.model_type}), {sentence!r}")
+    plots = {"Source-target attention of the example sentence": "attention.png"}
+    if weights.shape[0] > 1:
+        plot_attention_heads(weights, src, out, out_dir / "attention_heads.png",
+                             title=f"Last decoder layer, per head: {sentence!r}")
+        plots["Source-target attention per head (last decoder layer)"] = "attention_heads.png"
+    return plots

@@ -1,0 +1,134 @@
+"""The recurrent encoder-decoders: the encoder summary is the Recurrent's final state, attention is a
+distribution over the real source tokens, step-by-step decoding = teacher forcing, the fused cells = the
+lecture equations, greedy/beam search run with and without the explicit state path, and the models learn."""
+
+import pytest
+import torch
+from torch.testing import assert_close
+
+from seqlab.generation import beam_search, greedy_search
+from seqlab.models.rnn import last_hidden
+from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
+
+VARIANTS = [("gru", "none"), ("gru", "bahdanau"), ("lstm", "dot"), ("gru", "general"), ("lstm", "bahdanau")]
+
+
+def tiny(cell="gru", attention="bahdanau", **overrides) -> RNNSeq2Seq:
+    cfg = dict(cell=cell, src_vocab_size=13, tgt_vocab_size=11, embed_dim=8, encoder_hidden=6, hidden_size=12,
+               attention=attention, attention_dim=5, dropout=0.0, max_len=32)
+    return RNNSeq2Seq(Seq2SeqConfig(**{**cfg, **overrides})).double().eval()
+
+
+def batch():
+    src = torch.tensor([[5, 6, 7, 8, 2], [9, 4, 2, 0, 0], [4, 0, 0, 0, 0]])  # left-aligned, pad 0
+    tgt = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 2, 0, 0], [1, 9, 9, 10, 2]])
+    return src, tgt
+
+
+def test_config_checks():
+    with pytest.raises(ValueError, match="attention must be"):
+        Seq2SeqConfig(attention="concat")
+    with pytest.raises(ValueError, match="dot attention"):
+        Seq2SeqConfig(attention="dot", encoder_hidden=100, hidden_size=512)
+    with pytest.raises(ValueError, match="gru' or 'lstm"):
+        Seq2SeqConfig(cell="rnn")
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_encoder_summary_is_the_final_state_of_each_direction(cell):
+    model = tiny(cell)
+    src, _ = batch()
+    memory, mask = model.encode(src)
+    lengths = mask.sum(1)
+    _, state = model.encoder(model.src_embed(src), lengths)
+    assert_close(model.summary(memory, mask), last_hidden(model.encoder, state))
+
+
+@pytest.mark.parametrize("cell,attention", VARIANTS)
+def test_attention_is_a_distribution_over_real_source_tokens(cell, attention):
+    model = tiny(cell, attention)
+    src, tgt = batch()
+    memory, mask = model.encode(src)
+    logits, [weights] = model.decode(tgt[:, :-1], memory, mask, need_weights=True)
+    assert logits.shape == (3, 4, 11)
+    if attention == "none":
+        assert weights is None
+        return
+    assert weights.shape == (3, 4, 5)
+    assert_close(weights.sum(-1), torch.ones(3, 4, dtype=weights.dtype))
+    assert (weights[~mask[:, None, :].expand_as(weights)] == 0).all()
+
+
+@pytest.mark.parametrize("cell,attention", VARIANTS)
+def test_step_by_step_decoding_equals_teacher_forcing(cell, attention):
+    model = tiny(cell, attention)
+    src, tgt = batch()
+    memory, mask = model.encode(src)
+    full, _ = model.decode(tgt[:, :-1], memory, mask)  # (B, T, V)
+    state = model.start_decoding(memory, mask, 8)
+    steps = [model.decode_step(tgt[:, t : t + 1], state, torch.tensor([t])) for t in range(4)]
+    assert_close(torch.cat(steps, dim=1), full)
+
+
+def test_input_feeding_changes_the_luong_decoder():
+    with_feed, without = tiny("gru", "general"), tiny("gru", "general", input_feeding=False)
+    assert with_feed.cell.input_size == 8 + 12 and without.cell.input_size == 8
+    src, tgt = batch()
+    memory, mask = without.encode(src)
+    assert without.decode(tgt[:, :-1], memory, mask)[0].shape == (3, 4, 11)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_fused_cells_equal_the_lecture_equations(cell):
+    model = tiny(cell, "bahdanau")
+    src, tgt = batch()
+    fast = model.loss(src, tgt)
+    model.config.fast = False
+    model.encoder.fast = False
+    assert_close(model.loss(src, tgt), fast)
+
+
+@pytest.mark.parametrize("cell,attention", VARIANTS)
+def test_search_with_and_without_the_state_path_agree(cell, attention):
+    model = tiny(cell, attention)
+    src, _ = batch()
+    assert torch.equal(greedy_search(model, src, 7), greedy_search(model, src, 7, use_cache=False))
+    tokens, scores = beam_search(model, src, 7, beam_size=3)
+    tokens_ref, scores_ref = beam_search(model, src, 7, beam_size=3, use_cache=False)
+    assert torch.equal(tokens, tokens_ref)
+    assert_close(scores, scores_ref)
+
+
+def test_beam_of_one_is_greedy():
+    model = tiny("gru", "bahdanau")
+    src, _ = batch()
+    greedy = greedy_search(model, src, 7)
+    beam, _ = beam_search(model, src, 7, beam_size=1, alpha=0.0)
+    assert torch.equal(beam[:, : greedy.size(1)], greedy)
+
+
+@pytest.mark.parametrize("attention", ["none", "bahdanau", "dot"])
+def test_learns_to_reverse_short_sequences(attention):
+    torch.manual_seed(0)
+    cfg = Seq2SeqConfig(cell="gru", src_vocab_size=12, tgt_vocab_size=12, embed_dim=16, encoder_hidden=16,
+                        hidden_size=32, attention=attention, attention_dim=16, dropout=0.0)
+    model = RNNSeq2Seq(cfg)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    generator = torch.Generator().manual_seed(0)
+
+    def sample(n):
+        body = torch.randint(3, 12, (n, 4), generator=generator)
+        src = torch.cat([body, torch.full((n, 1), 2)], dim=1)
+        tgt = torch.cat([torch.ones(n, 1, dtype=torch.long), body.flip(1), torch.full((n, 1), 2)], dim=1)
+        return src, tgt
+
+    for _ in range(250):
+        src, tgt = sample(32)
+        loss = model.loss(src, tgt)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    src, tgt = sample(64)
+    exact = (greedy_search(model, src, 6)[:, :5] == tgt[:, 1:]).all(1).float().mean()
+    assert exact > 0.8, f"{attention}: reversed {exact:.0%} of the test sequences"
