@@ -93,7 +93,9 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
     """Save the final weights and history; the run facts every task's metrics.json carries."""
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
-    return {"steps": trainer.step, "train_seconds": round(time.perf_counter() - started, 1),
+    # a resumed run counts the time trained before the resume too
+    seconds = trainer.elapsed_before + time.perf_counter() - started
+    return {"steps": trainer.step, "train_seconds": round(seconds, 1),
             "parameters": sum(p.numel() for p in model.parameters()), "precision": trainer.precision,
             "device": str(trainer.device), **extra}
 

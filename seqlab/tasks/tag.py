@@ -2,9 +2,10 @@
 optional character features (a character BiLSTM per word, Lample et al. 2016). No pretrained vectors.
 
 Words are looked up lower-cased (``lowercase_words``) while the character BiLSTM sees their case, so
-"Apple" and "apple" share an embedding and the casing still reaches the model. Words seen once in training
-are replaced by <unk> with probability ``singleton_unk`` (Lample et al.), so the model learns what to do
-with the unknown words it will meet at test time.
+"Apple" and "apple" share an embedding and the casing still reaches the model (and, with
+``model.case_embed_dim``, as an embedding of the word's case pattern, Collobert et al. 2011). Words seen
+once in training are replaced by <unk> with probability ``singleton_unk`` (Lample et al.), so the model
+learns what to do with the unknown words it will meet at test time.
 """
 
 from __future__ import annotations

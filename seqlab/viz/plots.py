@@ -110,11 +110,16 @@ def plot_attention_heads(weights: np.ndarray, source: Sequence[str], target: Seq
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
     cell_w, cell_h = max(3.0, 0.28 * len(source) + 1.2), max(2.5, 0.28 * len(target) + 1.0)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell_w, rows * cell_h), squeeze=False)
-    for ax, panel, name in zip(axes.flat, panels, names, strict=False):
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * cell_w, rows * cell_h), squeeze=False,
+                             constrained_layout=True)
+    for i, (ax, panel, name) in enumerate(zip(axes.flat, panels, names, strict=False)):
         image = ax.imshow(panel, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
         _token_axes(ax, source, target)
         ax.set_title(name, fontsize=9)
+        if i % cols:
+            ax.set_ylabel("")  # axis names once per row and column: the panels sit close together
+        if i < len(panels) - cols:
+            ax.set_xlabel("")
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     fig.suptitle(title)
