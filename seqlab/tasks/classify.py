@@ -39,6 +39,7 @@ from seqlab.models.bow import (
 from seqlab.models.rnn import RNNClassifier, RNNClassifierConfig
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
+    begin_run,
     bucketed_loader,
     finish_training,
     load_split,
@@ -49,7 +50,7 @@ from seqlab.tasks.common import (
     warn_truncated,
 )
 from seqlab.text import Vocab, word_tokenize
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, save_weights, seed_everything
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, save_weights
 
 MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
@@ -294,10 +295,7 @@ def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the configured classifier, score it on the test split and write the run directory."""
-    started = time.perf_counter()
-    cfg = copy.deepcopy(cfg)
-    seed_everything(cfg.train.seed)
-    out_dir = Path(out_dir)
+    started, cfg, out_dir = begin_run(cfg, out_dir)
     train_set, dev = _splits(cfg, data_dir)
     label_names = LABEL_NAMES[cfg.data.dataset]
     if cfg.model_type in ("nb", "logreg"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import time
@@ -58,6 +59,17 @@ def prepare_run_dir(out_dir: str | Path, cfg: Any, *, resume: bool = False, writ
 
 
 # ---- shared by the recipes trained on real datasets ---------------------------------------------------
+
+
+def begin_run(cfg: Any, out_dir: str | Path) -> tuple[float, Any, Path]:
+    """The start of every task's train(): the clock, a private copy of the config (the task fills in vocabulary
+    sizes), seeded random number generators."""
+    from seqlab.training import seed_everything
+
+    started = time.perf_counter()
+    cfg = copy.deepcopy(cfg)
+    seed_everything(cfg.train.seed)
+    return started, cfg, Path(out_dir)
 
 
 def split_off(examples: list, fraction: float, seed: int) -> tuple[list, list]:

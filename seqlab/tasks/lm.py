@@ -9,7 +9,6 @@ loss is in nats per token (per character for ``level: char``; bits per character
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Iterator
@@ -23,10 +22,10 @@ from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.models.rnn import RNNLanguageModel, RNNLMConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import finish_training, load_split, prepare_run_dir, read_run_json
+from seqlab.tasks.common import begin_run, finish_training, load_split, prepare_run_dir, read_run_json
 from seqlab.text import Vocab
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
 
 LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}
 SAMPLE_PROMPT = "To be or not to be"
@@ -171,10 +170,7 @@ class LanguageModel:
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the language model, report the validation (and test, where there is one) loss and samples."""
-    started = time.perf_counter()
-    cfg = copy.deepcopy(cfg)
-    seed_everything(cfg.train.seed)
-    out_dir = Path(out_dir)
+    started, cfg, out_dir = begin_run(cfg, out_dir)
     train_stream = read_stream(cfg.data.dataset, "train", data_dir)
     vocab = build_vocab(cfg.data.dataset, train_stream)
     cfg.model.vocab_size = len(vocab)

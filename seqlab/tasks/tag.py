@@ -10,7 +10,6 @@ learns what to do with the unknown words it will meet at test time.
 
 from __future__ import annotations
 
-import copy
 import re
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from seqlab.metrics import SpanF1, token_accuracy
 from seqlab.models.rnn import RNNTagger, RNNTaggerConfig
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
+    begin_run,
     bucketed_loader,
     finish_training,
     load_split,
@@ -37,7 +37,7 @@ from seqlab.tasks.common import (
 )
 from seqlab.text import Vocab, word_tokenize
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
 
 _DIGIT = re.compile(r"\d")
 TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
@@ -252,10 +252,7 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the tagger, score it on the test split and write the run directory."""
-    started = time.perf_counter()
-    cfg = copy.deepcopy(cfg)
-    seed_everything(cfg.train.seed)
-    out_dir = Path(out_dir)
+    started, cfg, out_dir = begin_run(cfg, out_dir)
     train_set = read_sentences(cfg.data, "train", data_dir)
     dev = read_sentences(cfg.data, "validation", data_dir)
     encoder = TagEncoder.build(train_set, cfg.data, cfg.model.char_vocab_size != 0)

@@ -14,7 +14,6 @@ case-sensitive). Every run writes config.json, vocab.json (the tokenisers), mode
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +28,9 @@ from seqlab.metrics import corpus_bleu, corpus_chrf
 from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import bucketed_loader, finish_training, load_split, prepare_run_dir, read_run_json
+from seqlab.tasks.common import begin_run, bucketed_loader, finish_training, load_split, prepare_run_dir, read_run_json
 from seqlab.text.subword import SubwordVocab, train_reversible
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, seed_everything
+from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
 
 MODEL_TYPES = ("transformer", "rnn")
 VOCABS = ("bpe", "word")
@@ -184,10 +183,7 @@ def make_translator(model, vocabs: Vocabularies, cfg: RunConfig) -> Seq2SeqPredi
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train on Multi30k train (early stopping on validation BLEU), score test2016 and write the run."""
-    started = time.perf_counter()
-    cfg = copy.deepcopy(cfg)
-    seed_everything(cfg.train.seed)
-    out_dir = Path(out_dir)
+    started, cfg, out_dir = begin_run(cfg, out_dir)
     train_pairs = read_pairs(cfg.data, "train", data_dir)
     dev_pairs = read_pairs(cfg.data, "validation", data_dir)
     vocabs = Vocabularies.build(train_pairs, cfg.data)
