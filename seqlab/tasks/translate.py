@@ -142,9 +142,7 @@ def build_model(cfg: RunConfig, vocabs: Vocabularies) -> Transformer | RNNSeq2Se
     if model_cfg.max_len <= max(cfg.data.max_tokens, cfg.data.max_output_tokens):
         raise SeqlabError(f"{cfg.model_type}.max_len={model_cfg.max_len} must exceed data.max_tokens and "
                           "data.max_output_tokens")
-    if cfg.model_type == "transformer":
-        return Transformer.from_config(model_cfg)
-    return RNNSeq2Seq.from_config(model_cfg)
+    return _model_class(cfg).from_config(model_cfg)
 
 
 def _model_class(cfg: RunConfig):
