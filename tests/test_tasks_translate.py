@@ -50,6 +50,8 @@ def test_transformer_run_goes_english_to_german_with_per_head_plots(transformer)
     assert (out / "attention_heads.png").is_file() and (out / "attention.png").is_file()
     vocab = json.loads((out / "vocab.json").read_text())
     assert vocab["shared"] is True and vocab["target"] is None
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["example"].startswith("Five people")  # the plots' sentence is in the source language
 
 
 def test_api_translates_and_returns_attention(bahdanau, transformer):
@@ -103,6 +105,14 @@ def test_config_rejects_bad_languages_and_vocab():
         TranslateData(source="en", target="en")
     with pytest.raises(ValueError, match="vocab must be"):
         TranslateData(vocab="chars")
+
+
+def test_example_sentence_follows_the_source_language_unless_given():
+    from seqlab.tasks.translate import TranslateData
+
+    assert TranslateData(source="de", target="en").example.startswith("Fünf Leute")
+    assert TranslateData(source="fr", target="en").example.startswith("Cinq personnes")
+    assert TranslateData(source="en", target="de", example="A dog runs.").example == "A dog runs."
 
 
 def test_word_vocabularies_are_separate_per_language(tmp_path, data_dir):

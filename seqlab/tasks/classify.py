@@ -41,16 +41,17 @@ from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
     bucketed_loader,
-    finish_training,
+    fit_run,
     load_split,
     move,
     prepare_run_dir,
     read_run_json,
     split_off,
     warn_truncated,
+    write_metrics,
 )
 from seqlab.text import Vocab, word_tokenize
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights, save_weights
+from seqlab.training import OptimConfig, TrainConfig, load_weights, save_weights
 
 MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
@@ -308,20 +309,15 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     else:
         model, encoder, batches = _trainable(cfg, train_set, len(label_names))
         predictor = TextClassifier(model, encoder, label_names, cfg)
-        trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
-                          log_dir=out_dir, count_tokens=_token_counter(cfg))
-        if not trainer.dist.is_main:
-            trainer.fit(batches, None, resume=resume)
+        facts = fit_run(cfg, model, batches, out_dir, started,
+                        evaluate_dev=lambda m: {"accuracy": _accuracy(predictor, dev)},
+                        count_tokens=_token_counter(cfg), progress=progress, resume=resume)
+        if facts is None:
             return {}
-        prepare_run_dir(out_dir, cfg, resume=resume)
-        history = trainer.fit(batches, lambda m: {"accuracy": _accuracy(predictor, dev)}, resume=resume)
-        facts = finish_training(trainer, model, history, out_dir, started)
     _save_encoder(encoder, out_dir)
     metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir)
-    metrics.update(facts, model_type=cfg.model_type, n_train=len(train_set), n_dev=len(dev),
-                   total_seconds=round(time.perf_counter() - started, 1))
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
+                         n_dev=len(dev))
 
 
 def _token_counter(cfg: RunConfig):

@@ -24,7 +24,7 @@ from seqlab.training import Trainer, save_weights
 # Keys a resumed run may change: how long it runs, how it reports, where it runs. Anything else (model,
 # data, optimiser, batch) would make the "resumed" run a different one.
 RESUMABLE_CHANGES = {"train.steps", "train.max_minutes", "train.log_every", "train.eval_every",
-                     "train.checkpoint_every", "train.device"}
+                     "train.checkpoint_every", "train.device", "data.example"}
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -98,6 +98,32 @@ def load_split(name: str, split: str, data_dir: str | Path | None, **options: An
     if not examples:
         raise SeqlabError(f"{name} {split}: no examples")
     return examples
+
+
+def fit_run(cfg: Any, model: nn.Module, batches: Any, out_dir: Path, started: float, *,
+            evaluate_dev: Callable[[nn.Module], dict], save_vocab: Callable[[Path], None] | None = None,
+            count_tokens: Callable[[dict], int] | None = None, progress: bool = True,
+            resume: bool = False) -> dict | None:
+    """The training half every task shares: the Trainer (checkpoints and logs in the run directory), config.json
+    (checked against the saved one on --resume), the vocabulary, fit with early stopping on ``evaluate_dev``,
+    the final weights. Returns the run facts; None on a non-main rank, which only trains."""
+    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
+                      log_dir=out_dir, count_tokens=count_tokens)
+    if not trainer.dist.is_main:
+        trainer.fit(batches, None, resume=resume)
+        return None
+    prepare_run_dir(out_dir, cfg, resume=resume)
+    if save_vocab is not None:
+        save_vocab(out_dir)
+    history = trainer.fit(batches, evaluate_dev, resume=resume)
+    return finish_training(trainer, model, history, out_dir, started)
+
+
+def write_metrics(out_dir: Path, metrics: dict, facts: dict, started: float, **extra: Any) -> dict:
+    """metrics.json: the test scores, the run facts and the whole run's wall time."""
+    metrics.update(facts, **extra, total_seconds=round(time.perf_counter() - started, 1))
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
 
 
 def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float,

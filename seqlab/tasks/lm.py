@@ -10,7 +10,6 @@ loss is in nats per token (per character for ``level: char``; bits per character
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,12 @@ import torch
 
 from seqlab.data.collate import stream_batches
 from seqlab.errors import SeqlabError
-from seqlab.io import write_json
 from seqlab.models.rnn import RNNLanguageModel, RNNLMConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import begin_run, finish_training, load_split, prepare_run_dir, read_run_json
+from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
 from seqlab.text import Vocab
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
+from seqlab.training import OptimConfig, TrainConfig, load_weights
 
 LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}
 SAMPLE_PROMPT = "To be or not to be"
@@ -178,23 +176,17 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     train_ids = encode(vocab, train_stream)
     valid_ids = encode(vocab, read_stream(cfg.data.dataset, "validation", data_dir))
     batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
-    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
-                      log_dir=out_dir, count_tokens=lambda b: b["targets"].numel())
-    if not trainer.dist.is_main:
-        trainer.fit(batches, None, resume=resume)
-        return {}
-    prepare_run_dir(out_dir, cfg, resume=resume)
-    vocab.save(out_dir / "vocab.json")
 
     def evaluate_dev(m: RNNLanguageModel) -> dict:
         return {"loss": stream_loss(m, valid_ids, cfg.data.eval_batch_size, cfg.data.seq_len)}
 
-    history = trainer.fit(batches, evaluate_dev, resume=resume)
-    facts = finish_training(trainer, model, history, out_dir, started)
+    facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
+                    save_vocab=lambda d: vocab.save(d / "vocab.json"), count_tokens=lambda b: b["targets"].numel(),
+                    progress=progress, resume=resume)
+    if facts is None:
+        return {}
     metrics, _ = evaluate(out_dir, split="validation", data_dir=data_dir)
-    metrics.update(facts, total_seconds=round(time.perf_counter() - started, 1))
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return write_metrics(out_dir, metrics, facts, started)
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> LanguageModel:

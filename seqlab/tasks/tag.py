@@ -11,7 +11,6 @@ learns what to do with the unknown words it will meet at test time.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -28,16 +27,16 @@ from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
     bucketed_loader,
-    finish_training,
+    fit_run,
     load_split,
     move,
-    prepare_run_dir,
     read_run_json,
     warn_truncated,
+    write_metrics,
 )
 from seqlab.text import Vocab, word_tokenize
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
+from seqlab.training import OptimConfig, TrainConfig, load_weights
 
 _DIGIT = re.compile(r"\d")
 TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
@@ -263,25 +262,19 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     model = RNNTagger.from_config(cfg.model)
     tagger = Tagger(model, encoder, cfg)
     batches = _training_batches(cfg, encoder, train_set)
-    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
-                      log_dir=out_dir, count_tokens=lambda b: int(b["mask"].sum()))
-    if not trainer.dist.is_main:
-        trainer.fit(batches, None, resume=resume)
-        return {}
-    prepare_run_dir(out_dir, cfg, resume=resume)
-    write_json(out_dir / "vocab.json", encoder.to_dict())
     metric = "f1" if cfg.data.tag_field in SPAN_FIELDS else "accuracy"
 
     def evaluate_dev(m: RNNTagger) -> dict:
         predictions = tagger.predict_tags([s.tokens for s in dev], warn=False)
         return {metric: _scores(cfg.data, predictions, [s.tags for s in dev])[metric]}
 
-    history = trainer.fit(batches, evaluate_dev, resume=resume)
-    facts = finish_training(trainer, model, history, out_dir, started)
+    facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
+                    save_vocab=lambda d: write_json(d / "vocab.json", encoder.to_dict()),
+                    count_tokens=lambda b: int(b["mask"].sum()), progress=progress, resume=resume)
+    if facts is None:
+        return {}
     metrics, _ = evaluate(out_dir, split="test", data_dir=data_dir)
-    metrics.update(facts, total_seconds=round(time.perf_counter() - started, 1))
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return write_metrics(out_dir, metrics, facts, started)
 
 
 def _training_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):

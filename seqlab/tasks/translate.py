@@ -28,15 +28,21 @@ from seqlab.metrics import corpus_bleu, corpus_chrf
 from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import begin_run, bucketed_loader, finish_training, load_split, prepare_run_dir, read_run_json
+from seqlab.tasks.common import begin_run, bucketed_loader, fit_run, load_split, read_run_json, write_metrics
 from seqlab.text.subword import SubwordVocab, train_reversible
-from seqlab.training import OptimConfig, TrainConfig, Trainer, load_weights
+from seqlab.training import OptimConfig, TrainConfig, load_weights
 
 MODEL_TYPES = ("transformer", "rnn")
 VOCABS = ("bpe", "word")
 LANGUAGES = ("de", "en", "fr")
-# A test2016 sentence for the alignment plots (the lecture's figure aligns a French sentence with English).
-EXAMPLE = "Ein kleines Mädchen klettert in ein Spielhaus aus Holz."
+# The alignment plots' sentence when the config names none: test2016 sentence 4 in the source language (the
+# lecture's figure aligns a French sentence with English; this one has German's verb-late word order).
+EXAMPLES = {
+    "de": "Fünf Leute in Winterjacken und mit Helmen stehen im Schnee mit Schneemobilen im Hintergrund.",
+    "en": "Five people wearing winter jackets and helmets stand in the snow, with snowmobiles in the background.",
+    "fr": "Cinq personnes avec des vestes d'hiver et des casques sont debout dans la neige, avec des motoneiges "
+          "en arrière-plan.",
+}
 
 
 @dataclass
@@ -53,7 +59,7 @@ class TranslateData:
     test_split: str = "test"  # Multi30k test2016 (flickr)
     eval_beam: int = 5  # the beam of the reported test BLEU (greedy is reported too)
     alpha: float = 0.6  # GNMT length penalty of the beam search
-    example: str = EXAMPLE
+    example: str = ""  # the sentence of the alignment plots; "" = EXAMPLES[source]
 
     def __post_init__(self) -> None:
         if self.dataset != "multi30k":
@@ -67,6 +73,7 @@ class TranslateData:
             raise ValueError(f"vocab must be one of {', '.join(VOCABS)}, got {self.vocab!r}")
         if self.max_tokens < 1 or self.max_output_tokens < 1 or self.eval_beam < 1:
             raise ValueError("max_tokens, max_output_tokens and eval_beam must be at least 1")
+        self.example = self.example or EXAMPLES[self.source]
 
 
 def default_transformer() -> TransformerConfig:
@@ -188,25 +195,19 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     model = build_model(cfg, vocabs)
     translator = make_translator(model, vocabs, cfg)
     pad = vocabs.target.pad_id
-    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
-                      log_dir=out_dir, count_tokens=lambda b: int((b["src"] != pad).sum() + (b["tgt"] != pad).sum()))
-    batches = training_batches(cfg, vocabs, train_pairs)
-    if not trainer.dist.is_main:
-        trainer.fit(batches, None, resume=resume)
-        return {}
-    prepare_run_dir(out_dir, cfg, resume=resume)
-    write_json(out_dir / "vocab.json", vocabs.to_dict())
     dev_sources, dev_references = [s for s, _ in dev_pairs], [t for _, t in dev_pairs]
 
     def evaluate_dev(m) -> dict:
         return {"bleu": corpus_bleu(translator.translate(dev_sources), dev_references)}
 
-    history = trainer.fit(batches, evaluate_dev, resume=resume)
-    facts = finish_training(trainer, model, history, out_dir, started)
+    facts = fit_run(cfg, model, training_batches(cfg, vocabs, train_pairs), out_dir, started,
+                    evaluate_dev=evaluate_dev, save_vocab=lambda d: write_json(d / "vocab.json", vocabs.to_dict()),
+                    count_tokens=lambda b: int((b["src"] != pad).sum() + (b["tgt"] != pad).sum()),
+                    progress=progress, resume=resume)
+    if facts is None:
+        return {}
     metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir, beam_size=cfg.data.eval_beam)
-    metrics.update(facts, total_seconds=round(time.perf_counter() - started, 1))
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return write_metrics(out_dir, metrics, facts, started)
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Seq2SeqPredictor:
