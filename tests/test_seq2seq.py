@@ -11,6 +11,7 @@ from seqlab.models.rnn import last_hidden
 from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
 
 VARIANTS = [("gru", "none"), ("gru", "bahdanau"), ("lstm", "dot"), ("gru", "general"), ("lstm", "bahdanau")]
+MAXOUT = {"maxout_dim": 4}
 
 
 def tiny(cell="gru", attention="bahdanau", **overrides) -> RNNSeq2Seq:
@@ -32,6 +33,8 @@ def test_config_checks():
         Seq2SeqConfig(attention="dot", encoder_hidden=100, hidden_size=512)
     with pytest.raises(ValueError, match="gru' or 'lstm"):
         Seq2SeqConfig(cell="rnn")
+    with pytest.raises(ValueError, match="maxout_dim"):
+        Seq2SeqConfig(attention="general", hidden_size=1024, maxout_dim=100)
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
@@ -59,15 +62,24 @@ def test_attention_is_a_distribution_over_real_source_tokens(cell, attention):
     assert (weights[~mask[:, None, :].expand_as(weights)] == 0).all()
 
 
-@pytest.mark.parametrize("cell,attention", VARIANTS)
-def test_step_by_step_decoding_equals_teacher_forcing(cell, attention):
-    model = tiny(cell, attention)
+@pytest.mark.parametrize("cell,attention,options", [(c, a, {}) for c, a in VARIANTS] + [("gru", "bahdanau", MAXOUT)])
+def test_step_by_step_decoding_equals_teacher_forcing(cell, attention, options):
+    model = tiny(cell, attention, **options)
     src, tgt = batch()
     memory, mask = model.encode(src)
     full, _ = model.decode(tgt[:, :-1], memory, mask)  # (B, T, V)
     state = model.start_decoding(memory, mask, 8)
     steps = [model.decode_step(tgt[:, t : t + 1], state, torch.tensor([t])) for t in range(4)]
     assert_close(torch.cat(steps, dim=1), full)
+
+
+def test_maxout_readout_keeps_the_larger_of_each_pair():
+    model = tiny("gru", "bahdanau", **MAXOUT)
+    features = torch.randn(3, model.readout.in_features, dtype=torch.double)
+    pairs = model.readout(features).view(3, 4, 2)  # (B, L, 2)
+    expected = model.out(torch.maximum(pairs[..., 0], pairs[..., 1]))
+    assert_close(model._logits(features), expected)
+    assert model.out.in_features == 4 and model.readout.out_features == 8
 
 
 def test_input_feeding_changes_the_luong_decoder():
@@ -107,11 +119,12 @@ def test_beam_of_one_is_greedy():
     assert torch.equal(beam[:, : greedy.size(1)], greedy)
 
 
-@pytest.mark.parametrize("attention", ["none", "bahdanau", "dot"])
-def test_learns_to_reverse_short_sequences(attention):
+@pytest.mark.parametrize("attention,options",
+                         [("none", {}), ("bahdanau", {}), ("dot", {}), ("bahdanau", {"maxout_dim": 16})])
+def test_learns_to_reverse_short_sequences(attention, options):
     torch.manual_seed(0)
     cfg = Seq2SeqConfig(cell="gru", src_vocab_size=12, tgt_vocab_size=12, embed_dim=16, encoder_hidden=16,
-                        hidden_size=32, attention=attention, attention_dim=16, dropout=0.0)
+                        hidden_size=32, attention=attention, attention_dim=16, dropout=0.0, **options)
     model = RNNSeq2Seq(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     generator = torch.Generator().manual_seed(0)

@@ -16,6 +16,9 @@ The decoder emits one word at a time from its state s_t and a context c_t (lectu
     attention="bahdanau"  (Bahdanau et al. 2015; tutorial 3): the context looks back at the source ("open book")
         a_tj = softmax_j(v^T tanh(W_s s_{t-1} + W_h h_j)),  c_t = sum_j a_tj h_j
         s_t = RNN([e(y_{t-1}); c_t], s_{t-1});  p(y_t) = softmax(W_o [s_t; c_t; e(y_{t-1})])
+        with maxout_dim=L (Bahdanau et al.'s appendix): t~ = U [s_t; c_t; e(y_{t-1})] (2L),
+        t_l = max(t~_{2l-1}, t~_{2l}),  p(y_t) = softmax(W_o t): a (H+K+E) x V output layer becomes
+        (H+K+E) x 2L + L x V, the bulk of a step's cost with a large vocabulary
     attention="dot" | "general"  (Luong et al. 2015), with input feeding:
         s_t = RNN([e(y_{t-1}); h~_{t-1}], s_{t-1});  a_tj = softmax_j(score(s_t, h_j)),  c_t = sum_j a_tj h_j
         h~_t = tanh(W_c [c_t; s_t]);  p(y_t) = softmax(W_o h~_t)
@@ -53,6 +56,7 @@ class Seq2SeqConfig:
     attention: str = "bahdanau"  # none | bahdanau | dot | general
     attention_dim: int = 512  # A, the additive score's hidden size
     input_feeding: bool = True  # Luong: feed h~_{t-1} into the next step
+    maxout_dim: int = 0  # none/bahdanau: L > 0 puts a maxout layer of L units before the softmax
     dropout: float = 0.5  # on embeddings, between encoder layers and before the output layer
     share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
     label_smoothing: float = 0.0
@@ -70,6 +74,8 @@ class Seq2SeqConfig:
             raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
         if not (0 <= self.dropout < 1 and 0 <= self.label_smoothing < 1):
             raise ValueError("dropout and label_smoothing must lie in [0, 1)")
+        if self.maxout_dim < 0 or (self.maxout_dim and self.luong):
+            raise ValueError("maxout_dim must be >= 0, and 0 with Luong attention (its output layer reads h~_t)")
         if self.attention == "dot" and self.encoder_output_size != self.hidden_size:
             raise ValueError(f"dot attention compares s_t with h_j: hidden_size={self.hidden_size} must equal the "
                              f"encoder output size {self.encoder_output_size} (directions x encoder_hidden)")
@@ -135,6 +141,9 @@ class RNNSeq2Seq(nn.Module):
         if cfg.luong:
             self.combine = nn.Linear(K + H, H, bias=False)  # W_c: h~_t = tanh(W_c [c_t; s_t])
             self.out = nn.Linear(H, cfg.tgt_vocab_size)
+        elif cfg.maxout_dim:
+            self.readout = nn.Linear(H + K + E, 2 * cfg.maxout_dim)  # U [s_t; c_t; e(y_{t-1})], then maxout
+            self.out = nn.Linear(cfg.maxout_dim, cfg.tgt_vocab_size)
         else:
             self.out = nn.Linear(H + K + E, cfg.tgt_vocab_size)  # W_o [s_t; c_t; e(y_{t-1})]
         self.dropout = nn.Dropout(cfg.dropout)
@@ -235,7 +244,7 @@ class RNNSeq2Seq(nn.Module):
             features.append(feature)
             weights.append(a_t)
         outputs = torch.stack(features[-1:] if last_only else features, dim=1)  # (B, T, F)
-        logits = self.out(self.dropout(outputs))  # (B, T, V): one matmul for all steps
+        logits = self._logits(self.dropout(outputs))  # (B, T, V): one matmul for all steps
         attention = None
         if need_weights and self.config.attention != "none":
             attention = torch.stack(weights, dim=1)  # (B, T, S)
@@ -245,7 +254,13 @@ class RNNSeq2Seq(nn.Module):
                     ) -> torch.Tensor:
         """tokens (B, 1), the previous outputs -> logits (B, 1, V); ``state`` moves one step on."""
         feature, _ = self._step(self.tgt_embed(tokens[:, -1]), state)
-        return self.out(feature)[:, None, :]
+        return self._logits(feature)[:, None, :]
+
+    def _logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(..., F) output-layer inputs -> (..., V)."""
+        if self.config.maxout_dim:
+            features = self.readout(features).unflatten(-1, (self.config.maxout_dim, 2)).amax(-1)  # (..., L)
+        return self.out(features)
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         memory, mask = self.encode(src)
