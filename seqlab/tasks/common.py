@@ -19,7 +19,7 @@ from seqlab.config import to_dict
 from seqlab.data.collate import BucketBatchSampler
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
-from seqlab.training import Trainer, save_weights
+from seqlab.training import Trainer, save_weights, seed_everything
 
 # Keys a resumed run may change: how long it runs, how it reports, where it runs. Anything else (model,
 # data, optimiser, batch) would make the "resumed" run a different one.
@@ -64,8 +64,6 @@ def prepare_run_dir(out_dir: str | Path, cfg: Any, *, resume: bool = False, writ
 def begin_run(cfg: Any, out_dir: str | Path) -> tuple[float, Any, Path]:
     """The start of every task's train(): the clock, a private copy of the config (the task fills in vocabulary
     sizes), seeded random number generators."""
-    from seqlab.training import seed_everything
-
     started = time.perf_counter()
     cfg = copy.deepcopy(cfg)
     seed_everything(cfg.train.seed)
@@ -126,8 +124,7 @@ def write_metrics(out_dir: Path, metrics: dict, facts: dict, started: float, **e
     return metrics
 
 
-def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float,
-                    **extra: Any) -> dict:
+def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float) -> dict:
     """Save the final weights and history; the run facts every task's metrics.json carries."""
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
@@ -135,7 +132,7 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
     seconds = trainer.elapsed_before + time.perf_counter() - started
     return {"steps": trainer.step, "train_seconds": round(seconds, 1),
             "parameters": sum(p.numel() for p in model.parameters()), "precision": trainer.precision,
-            "device": str(trainer.device), **extra}
+            "device": str(trainer.device)}
 
 
 def move(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:

@@ -7,7 +7,6 @@ test set (the reported number) are fixed samples whose sources never appear in t
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import time
@@ -25,9 +24,9 @@ from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import prepare_run_dir
+from seqlab.tasks.common import begin_run, prepare_run_dir
 from seqlab.text.vocab import CharVocab
-from seqlab.training import EarlyStopping, OptimConfig, TrainConfig, Trainer, save_weights, seed_everything
+from seqlab.training import EarlyStopping, OptimConfig, TrainConfig, Trainer, save_weights
 from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
@@ -122,12 +121,10 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     """Train, evaluate on the test set and write the run directory; returns the metrics (on rank 0 of a
     torchrun group; the other processes train and return {}). With ``resume``, continue the run in
     ``out_dir`` from its last checkpoint. The data are generated, so ``data_dir`` is not read."""
-    started = time.perf_counter()
     longest = longest_source()
     if cfg.model.max_len < max(longest, cfg.data.max_target_len + 1):
         raise SeqlabError(f"model.max_len={cfg.model.max_len} is too short: sources reach {longest} characters")
-    cfg = copy.deepcopy(cfg)
-    seed_everything(cfg.train.seed)
+    started, cfg, out_dir = begin_run(cfg, out_dir)
     vocab = build_vocab()
     cfg.model.src_vocab_size = cfg.model.tgt_vocab_size = len(vocab)
     cfg.model.pad_id, cfg.model.bos_id, cfg.model.eos_id = vocab.pad_id, vocab.bos_id, vocab.eos_id
@@ -136,7 +133,6 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     callbacks = []
     if cfg.stop_at_dev_exact_match is not None:
         callbacks.append(EarlyStopping("exact_match", cfg.stop_at_dev_exact_match, patience=2))
-    out_dir = Path(out_dir)
     trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
                       checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir,
                       count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))
