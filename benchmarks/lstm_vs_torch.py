@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from seqlab.models.rnn import Recurrent
+from seqlab.nn.recurrent import Recurrent
 
 VOCAB, EMBED, HIDDEN, LAYERS, TAGS = 10_000, 100, 256, 2, 20
 BATCH, LENGTH, MIN_LENGTH = 32, 40, 10

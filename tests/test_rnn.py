@@ -8,7 +8,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
-from seqlab.models.rnn import ElmanCell, GRUCell, LSTMCell, Recurrent
+from seqlab.nn.recurrent import ElmanCell, GRUCell, LectureGRUCell, LSTMCell, Recurrent
 
 TORCH = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 TORCH_CELLS = {"rnn": (ElmanCell, nn.RNNCell), "lstm": (LSTMCell, nn.LSTMCell), "gru": (GRUCell, nn.GRUCell)}
@@ -180,3 +180,94 @@ def test_cuda_fast_path_uses_flat_weights_and_matches(cell, recwarn):
     assert_close(out, run_torch(ref, x, LENGTHS, None)[0], atol=1e-5, rtol=1e-5)
     ours.fast = False
     assert_close(ours(x, LENGTHS)[0], out, atol=1e-5, rtol=1e-5)
+
+
+# ---- the GRU's two forms: the lecture's ("gru_lecture") and PyTorch's ("gru") -------------------------------
+
+
+def lecture_gru(x, h, w_ih, w_hh, b_ih, b_hh):
+    """z = σ(W_z x + U_z h + b_z), r = σ(W_r x + U_r h + b_r), h~ = tanh(W x + U (r ⊙ h) + b),
+    h_t = (1 - z) ⊙ h + z ⊙ h~, with PyTorch's blocks (r, z, n) and b = b_ih + b_hh."""
+    W_r, W_z, W = w_ih.chunk(3)
+    U_r, U_z, U = w_hh.chunk(3)
+    b_r, b_z, b = (b_ih + b_hh).chunk(3)
+    z = torch.sigmoid(x @ W_z.T + h @ U_z.T + b_z)
+    r = torch.sigmoid(x @ W_r.T + h @ U_r.T + b_r)
+    h_tilde = torch.tanh(x @ W.T + (r * h) @ U.T + b)
+    return (1 - z) * h + z * h_tilde
+
+
+def pytorch_gru(x, h, w_ih, w_hh, b_ih, b_hh):
+    """r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
+    h_t = (1 - z) ⊙ n + z ⊙ h."""
+    W_ir, W_iz, W_in = w_ih.chunk(3)
+    W_hr, W_hz, W_hn = w_hh.chunk(3)
+    b_ir, b_iz, b_in = b_ih.chunk(3)
+    b_hr, b_hz, b_hn = b_hh.chunk(3)
+    r = torch.sigmoid(x @ W_ir.T + b_ir + h @ W_hr.T + b_hr)
+    z = torch.sigmoid(x @ W_iz.T + b_iz + h @ W_hz.T + b_hz)
+    n = torch.tanh(x @ W_in.T + b_in + r * (h @ W_hn.T + b_hn))
+    return (1 - z) * n + z * h
+
+
+@pytest.mark.parametrize(("cell_class", "formula"), [(LectureGRUCell, lecture_gru), (GRUCell, pytorch_gru)])
+def test_each_gru_form_is_its_formula(cell_class, formula):
+    cell = cell_class(I, H).double()
+    x, h = torch.randn(B, I, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
+    assert_close(cell(x, h), formula(x, h, *cell.weights()), rtol=1e-12, atol=1e-12)
+
+
+def test_the_two_gru_forms_differ_on_the_same_weights():
+    lecture, pytorch = LectureGRUCell(I, H).double(), GRUCell(I, H).double()
+    pytorch.load_state_dict(lecture.state_dict())  # the same parameters, by name
+    x, h = torch.randn(B, I, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
+    w_ih, w_hh, b_ih, b_hh = lecture.weights()
+    r = torch.sigmoid(x @ w_ih[:H].T + b_ih[:H] + h @ w_hh[:H].T + b_hh[:H])
+    assert (r < 0.99).all()  # with r = 1 and z swapped the forms could coincide; here they cannot
+    difference = (lecture(x, h) - pytorch(x, h)).abs()
+    assert difference.min() > 1e-6
+    assert LectureGRUCell.fused is None and GRUCell.fused is torch.gru_cell
+
+
+@pytest.mark.parametrize("lengths", [None, LENGTHS], ids=["full", "lengths"])
+def test_lecture_gru_stack_runs_its_equations_with_or_without_fast(lengths):
+    rnn = Recurrent("gru_lecture", I, H, num_layers=2, bidirectional=True).double()
+    assert list(rnn.state_dict()) == list(nn.GRU(I, H, num_layers=2, bidirectional=True).state_dict())
+    x = torch.randn(B, T, I, dtype=torch.float64)
+    out, h_n = rnn(x, lengths)  # fast=True: no fused kernel for this form, the loop runs
+    rnn.fast = False
+    ref_out, ref_h = rnn(x, lengths)
+    assert_close(out, ref_out, rtol=0, atol=0)
+    assert_close(h_n, ref_h, rtol=0, atol=0)
+    h, first_layer = torch.zeros(B, H, dtype=torch.float64), []  # layer 0 forward, by the formula
+    n = lengths if lengths is not None else torch.full((B,), T)
+    for t in range(T):
+        h = torch.where((t < n)[:, None], lecture_gru(x[:, t], h, *rnn.weights(0, 0)), h)
+        first_layer.append(h * (t < n)[:, None])
+    layer0 = Recurrent("gru_lecture", I, H, bidirectional=True).double()
+    layer0.load_state_dict({k: v for k, v in rnn.state_dict().items() if "_l0" in k})
+    assert_close(layer0(x, lengths)[0][..., :H], torch.stack(first_layer, 1))
+    gru = Recurrent("gru", I, H, num_layers=2, bidirectional=True).double()
+    gru.load_state_dict(rnn.state_dict())
+    assert not torch.allclose(gru(x, lengths)[0], out)
+
+
+def test_configs_take_the_lecture_gru_and_seq2seq_runs_it_without_fused_kernels():
+    from seqlab.models.rnn import RNNClassifierConfig, RNNLMConfig, RNNTaggerConfig
+    from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
+
+    for config in (RNNClassifierConfig, RNNTaggerConfig, RNNLMConfig, Seq2SeqConfig):
+        assert config(cell="gru_lecture").cell == "gru_lecture"
+        with pytest.raises(ValueError, match="gru_lecture"):  # the message lists the names
+            config(cell="gru-lecture")
+    cfg = Seq2SeqConfig(cell="gru_lecture", src_vocab_size=9, tgt_vocab_size=9, embed_dim=6, encoder_hidden=5,
+                        hidden_size=7, attention_dim=4, dropout=0.0)
+    torch.manual_seed(0)
+    model = RNNSeq2Seq(cfg).eval()
+    src, tgt = torch.tensor([[3, 4, 5, 2], [6, 2, 0, 0]]), torch.tensor([[1, 3, 4, 2], [1, 5, 2, 0]])
+    fast = model.loss(src, tgt)
+    model.config.fast = False
+    assert_close(fast, model.loss(src, tgt), rtol=0, atol=0)
+    pytorch_form = RNNSeq2Seq(Seq2SeqConfig(**{**vars(cfg), "cell": "gru"})).eval()
+    pytorch_form.load_state_dict(model.state_dict())
+    assert abs(pytorch_form.loss(src, tgt).item() - fast.item()) > 1e-4

@@ -7,8 +7,8 @@ import torch
 from torch.testing import assert_close
 
 from seqlab.generation import beam_search, greedy_search
-from seqlab.models.rnn import last_hidden
 from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
+from seqlab.nn.recurrent import last_hidden
 
 VARIANTS = [("gru", "none"), ("gru", "bahdanau"), ("lstm", "dot"), ("gru", "general"), ("lstm", "bahdanau")]
 MAXOUT = {"maxout_dim": 4}

@@ -106,3 +106,21 @@ def test_cli_errors_are_seqlab_errors(argv, message, tmp_path):
     args = _parser().parse_args(["viz", "gradients", "--out", str(tmp_path / "g.png"), *argv])
     with pytest.raises(SeqlabError, match=message):
         args.handler(args)
+
+
+def test_cli_takes_the_lecture_gru(tmp_path, capsys):
+    args = _parser().parse_args(["viz", "gradients", "--out", str(tmp_path / "g.png"), "--steps", "20", "--hidden",
+                                 "8", "--input", "4", "--cells", "gru,gru_lecture"])
+    args.handler(args)
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:-1]}
+    assert list(rows) == ["cell", "gru", "gru_lecture"]
+    for cell in ("gru", "gru_lecture"):
+        expected = gradient_norms(cell, steps=20, input_size=4, hidden_size=8)
+        assert [float(v) for v in rows[cell][:3]] == pytest.approx(expected[[19, 9, 0]], rel=1e-2)
+    assert rows["gru"][:3] != rows["gru_lecture"][:3]  # same weights (same seed), different equations
+
+
+def test_cli_cells_are_the_recurrent_cells():
+    from seqlab.nn.recurrent import CELLS
+
+    assert tuple(CELLS) == cli.CELLS and set(cli.DEFAULT_CELLS) <= set(CELLS)

@@ -37,15 +37,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.models.rnn import CELLS, Recurrent, _check_cell
 from seqlab.nn.attention import AdditiveScore, GeneralScore, masked_softmax
+from seqlab.nn.recurrent import CELLS, Recurrent, _check_cell
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general")
 
 
 @dataclass
 class Seq2SeqConfig:
-    cell: str = "gru"  # gru | lstm (encoder and decoder)
+    cell: str = "gru"  # gru | gru_lecture | lstm (encoder and decoder)
     src_vocab_size: int = 0  # filled from the data's vocabulary when 0
     tgt_vocab_size: int = 0
     embed_dim: int = 256
@@ -61,7 +61,7 @@ class Seq2SeqConfig:
     share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
     label_smoothing: float = 0.0
     max_len: int = 256  # longest source the model reads
-    fast: bool = True  # fused PyTorch cell kernels (False: the lecture equations of seqlab.models.rnn)
+    fast: bool = True  # fused PyTorch cell kernels (False: the lecture equations of seqlab.nn.recurrent)
     pad_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
@@ -201,12 +201,10 @@ class RNNSeq2Seq(nn.Module):
         return context, weights
 
     def _cell(self, x: torch.Tensor, hidden):
-        if not self.config.fast or torch.is_autocast_enabled(x.device.type):
+        fused = self.cell.fused  # None for gru_lecture: PyTorch has no kernel for the lecture's GRU
+        if fused is None or not self.config.fast or torch.is_autocast_enabled(x.device.type):
             return self.cell(x, hidden)  # under autocast the equations run bf16 matmuls with an fp32 state
-        weights = self.cell.weights()
-        if self.config.cell == "lstm":
-            return torch.lstm_cell(x, hidden, *weights)
-        return torch.gru_cell(x, hidden, *weights)
+        return fused(x, hidden, *self.cell.weights())
 
     def _step(self, embedded: torch.Tensor, state: RNNDecoderState) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One decoder step from e(y_{t-1}) (B, E): updates ``state``; returns the output-layer input and a_t."""

@@ -1,7 +1,7 @@
 """`seqlab viz ...` commands: plots that illustrate the lectures, drawn from untrained models.
 
     seqlab viz gradients [--out gradients.png] [--steps 100] [--hidden 64] [--input 32] [--seed 0]
-                         [--cells rnn,lstm,gru] [--forget-bias 0]
+                         [--cells rnn,lstm,gru[,gru_lecture]] [--forget-bias 0]
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import argparse
 
 from seqlab.errors import SeqlabError
 
-CELLS = ("rnn", "lstm", "gru")
+CELLS = ("rnn", "lstm", "gru", "gru_lecture")  # seqlab.nn.recurrent.CELLS, named here so the CLI starts without torch
+DEFAULT_CELLS = ("rnn", "lstm", "gru")
 
 
 def _cells(value: str) -> list[str]:
@@ -35,10 +36,11 @@ def cmd_gradients(args: argparse.Namespace) -> None:
     columns = [("t=T", T), ("t=T-10", T - 10), ("t=T-50", T - 50), ("t=1", 1)]
     columns = [(name, t) for name, t in columns if t >= 1]
     print(f"|dL/dh_t|, loss at the last step t=T={T} (hidden {args.hidden}, input {args.input}, seed {args.seed})")
-    print(f"{'cell':<6}" + "".join(f"{name:>11}" for name, _ in columns) + f"{'t=1 / t=T':>12}{'per step':>10}")
+    width = max(6, *map(len, cells))
+    print(f"{'cell':<{width}}" + "".join(f"{name:>11}" for name, _ in columns) + f"{'t=1 / t=T':>12}{'per step':>10}")
     for cell, values in norms.items():
         row = "".join(f"{values[t - 1]:>11.2e}" for _, t in columns)
-        print(f"{cell:<6}{row}{values[0] / values[-1]:>12.2e}{decay_per_step(values):>10.3f}")
+        print(f"{cell:<{width}}{row}{values[0] / values[-1]:>12.2e}{decay_per_step(values):>10.3f}")
     print(f"wrote {args.out}")
 
 
@@ -58,7 +60,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=64, help="hidden size (default: 64)")
     p.add_argument("--input", type=int, default=32, help="input size (default: 32)")
     p.add_argument("--seed", type=int, default=0, help="seed for the inputs and the weights (default: 0)")
-    p.add_argument("--cells", default=",".join(CELLS), help="comma-separated cells (default: rnn,lstm,gru)")
+    p.add_argument("--cells", default=",".join(DEFAULT_CELLS),
+                   help="comma-separated cells of " + ", ".join(CELLS) + " (default: rnn,lstm,gru; gru_lecture is "
+                   "the GRU as the lecture writes it, r applied before the recurrent matrix)")
     p.add_argument("--forget-bias", type=float, default=0.0,
                    help="added to the LSTM's forget-gate bias (default: 0, PyTorch's init; 1 is common)")
     p.set_defaults(handler=cmd_gradients)

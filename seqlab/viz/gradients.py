@@ -32,10 +32,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from seqlab.models.rnn import Recurrent
+from seqlab.nn.recurrent import Recurrent
 from seqlab.viz.plots import _save
 
-CELL_COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green"}
+CELL_COLORS = {"rnn": "tab:red", "lstm": "tab:blue", "gru": "tab:green", "gru_lecture": "tab:olive"}
 
 
 def untrained_recurrent(cell: str, input_size: int, hidden_size: int, *, seed: int = 0, forget_bias: float = 0.0
@@ -74,8 +74,8 @@ def gradient_norms(cell: str, *, steps: int = 100, input_size: int = 32, hidden_
                    batch: int = 8, forget_bias: float = 0.0) -> np.ndarray:
     """|dL/dh_t| for t = 1..T (index t-1), averaged over ``batch`` random sequences: -> (steps,).
 
-    An untrained single-layer ``cell`` ("rnn", "lstm" or "gru") reads the same N(0, 1) inputs for every cell;
-    L is the sum of the last hidden state h_T. See the module docstring for what the curves look like.
+    An untrained single-layer ``cell`` ("rnn", "lstm", "gru" or "gru_lecture") reads the same N(0, 1) inputs for
+    every cell; L is the sum of the last hidden state h_T. See the module docstring for what the curves look like.
     """
     if steps < 1 or input_size < 1 or hidden_size < 1 or batch < 1:
         raise ValueError("steps, input_size, hidden_size and batch must be at least 1")
