@@ -12,18 +12,8 @@ from safetensors.torch import load_file, save_file
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.naive_bayes import MultinomialNB as SkMultinomialNB
 
-from seqlab.models.bow import (
-    BoWFeatures,
-    BoWMLP,
-    BoWMLPConfig,
-    LogisticRegression,
-    MultinomialNB,
-    SparseBatches,
-    as_features,
-    bow_matmul,
-    csr_rows,
-    csr_transpose,
-)
+from seqlab.models.bow import BoWFeatures, BoWMLP, BoWMLPConfig, LogisticRegression, MultinomialNB, SparseBatches
+from seqlab.nn.sparse import as_features, bow_matmul, csr_rows, csr_transpose
 from seqlab.text.features import BagOfWords, TfIdf
 from seqlab.training import Trainer
 from seqlab.training.config import OptimConfig, TrainConfig
