@@ -10,6 +10,7 @@ from seqlab.data import formats
 from seqlab.data.examples import Parallel, Series, TextLabel
 from seqlab.data.formats import BadRow, DataFormatError, ReadReport, SkippedRowsWarning
 from seqlab.errors import SeqlabError
+from seqlab.text import tags as schemes
 
 
 def write(path: Path, text: str, *, gz: bool = False) -> Path:
@@ -189,24 +190,30 @@ def test_tag_scheme_conversions():
     iob1 = ["I-PER", "I-PER", "B-PER", "O", "I-LOC", "I-ORG", "I-ORG"]
     iob2 = ["B-PER", "I-PER", "B-PER", "O", "B-LOC", "B-ORG", "I-ORG"]
     iobes = ["B-PER", "E-PER", "S-PER", "O", "S-LOC", "B-ORG", "E-ORG"]
-    assert formats.iob1_to_iob2(iob1) == iob2
-    assert formats.iob2_to_iobes(iob2) == iobes
-    assert formats.iobes_to_iob2(iobes) == iob2
-    assert formats.convert_tags(iob2, "iob2", "iob1") == iob1
-    assert formats.tags_to_spans(iob1, "iob1") == [("PER", 0, 2), ("PER", 2, 3), ("LOC", 4, 5), ("ORG", 5, 7)]
+    assert schemes.iob1_to_iob2(iob1) == iob2
+    assert schemes.iob2_to_iobes(iob2) == iobes
+    assert schemes.iobes_to_iob2(iobes) == iob2
+    assert schemes.convert_tags(iob2, "iob2", "iob1") == iob1
+    assert schemes.tags_to_spans(iob1, "iob1") == [("PER", 0, 2), ("PER", 2, 3), ("LOC", 4, 5), ("ORG", 5, 7)]
     with pytest.raises(SeqlabError, match="unknown tag scheme"):
-        formats.convert_tags(iob1, "iob1", "bilou")
+        schemes.convert_tags(iob1, "iob1", "bilou")
     with pytest.raises(SeqlabError, match="is not O or a B-/I-/E-/S- tag"):
-        formats.tags_to_spans(["X-PER"])
+        schemes.tags_to_spans(["X-PER"])
+
+
+def test_the_tag_schemes_live_in_text_and_the_readers_re_export_them():
+    for name in ("SCHEMES", "convert_tags", "iob1_to_iob2", "iob2_to_iobes", "iobes_to_iob2", "spans_to_tags",
+                 "tags_to_spans"):
+        assert getattr(formats, name) is getattr(schemes, name)
 
 
 def test_spans_match_seqeval():
     seqeval = pytest.importorskip("seqeval.metrics.sequence_labeling")
     tags = ["B-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-LOC", "B-MISC", "B-MISC", "O", "I-ORG"]
-    ours = [(t, s, e - 1) for t, s, e in formats.tags_to_spans(tags, "iob2")]  # seqeval's ends are inclusive
+    ours = [(t, s, e - 1) for t, s, e in schemes.tags_to_spans(tags, "iob2")]  # seqeval's ends are inclusive
     assert ours == seqeval.get_entities(tags)
-    iobes = formats.iob2_to_iobes(tags)
-    assert [(t, s, e - 1) for t, s, e in formats.tags_to_spans(iobes, "iobes")] == seqeval.get_entities(iobes)
+    iobes = schemes.iob2_to_iobes(tags)
+    assert [(t, s, e - 1) for t, s, e in schemes.tags_to_spans(iobes, "iobes")] == seqeval.get_entities(iobes)
 
 
 # --------------------------------------------------------------------------- time series, bAbI, own formats

@@ -135,7 +135,7 @@ def test_span_f1_matches_seqeval_on_well_formed_tags(scheme):
 
 def _tags(spans, n, scheme):
     """Tags for the non-overlapping spans among (type, start, length), written in ``scheme``."""
-    from seqlab.data.formats import spans_to_tags
+    from seqlab.text.tags import spans_to_tags
 
     kept, taken = [], set()
     for kind, start, length in spans:

@@ -9,7 +9,7 @@
     read_ucr / read_ts           UCR-style TSV and aeon/sktime .ts time series -> Series
     read_babi                    bAbI question-answering stories -> BabiQuestion
     read_rows                    any line-per-item format, given a parser for one line
-    convert_tags, tags_to_spans  IOB1 / IOB2 / IOBES tag schemes
+    convert_tags, tags_to_spans  IOB1 / IOB2 / IOBES tag schemes (from seqlab.text.tags, re-exported)
 
 Every reader opens ``.gz`` files transparently (by their magic bytes) and reads UTF-8. A malformed row
 raises :class:`DataFormatError` naming the file and line ("train.txt:1234: expected 4 columns, got 3");
@@ -32,6 +32,15 @@ from typing import Any, TextIO, TypeVar
 
 from seqlab.data.examples import BabiQuestion, ConllSentence, Parallel, Series, TextLabel, UDSentence
 from seqlab.errors import SeqlabError
+from seqlab.text.tags import (  # re-exported: the tag schemes lived here first
+    SCHEMES,
+    convert_tags,
+    iob1_to_iob2,
+    iob2_to_iobes,
+    iobes_to_iob2,
+    spans_to_tags,
+    tags_to_spans,
+)
 
 T = TypeVar("T")
 PathLike = str | Path
@@ -515,87 +524,8 @@ def read_series(path: PathLike, **kwargs) -> list[Series]:
     return read_ts(path, **kwargs) if name.endswith(".ts") else read_ucr(path, **kwargs)
 
 
-# --------------------------------------------------------------------------- tag schemes
-
-SCHEMES = ("iob1", "iob2", "iobes")
-
-
-def _split_tag(tag: str) -> tuple[str, str]:
-    """("B", "PER") for "B-PER", ("O", "") for "O"."""
-    if tag == "O":
-        return "O", ""
-    prefix, sep, kind = tag.partition("-")
-    if not sep or prefix not in ("B", "I", "E", "S"):
-        raise SeqlabError(f"tag {tag!r} is not O or a B-/I-/E-/S- tag")
-    return prefix, kind
-
-
-def tags_to_spans(tags: Sequence[str], scheme: str = "iob2") -> list[tuple[str, int, int]]:
-    """Entity spans (type, start, end exclusive) from tags in any scheme.
-
-    IOB1 starts an entity at B-, or at an I- whose type differs from the previous tag's; IOB2 at B- (and,
-    leniently, at a stray I-); IOBES at B- or S-.
-    """
-    _check_scheme(scheme)
-    spans, start, kind = [], None, ""
-    for i, tag in enumerate(tags):
-        prefix, tag_kind = _split_tag(tag)
-        begins = prefix in ("B", "S") or (prefix in ("I", "E") and (start is None or tag_kind != kind))
-        if prefix == "O" or begins:
-            if start is not None:
-                spans.append((kind, start, i))
-            start, kind = (i, tag_kind) if begins else (None, "")
-        if prefix in ("E", "S") and scheme == "iobes":
-            spans.append((kind, start, i + 1))
-            start, kind = None, ""
-    if start is not None:
-        spans.append((kind, start, len(tags)))
-    return spans
-
-
-def spans_to_tags(spans: Sequence[tuple[str, int, int]], length: int, scheme: str = "iob2") -> list[str]:
-    """Tags in ``scheme`` for non-overlapping spans (type, start, end exclusive)."""
-    _check_scheme(scheme)
-    tags = ["O"] * length
-    previous_end, previous_kind = -1, ""
-    for kind, start, end in sorted(spans, key=lambda s: s[1]):
-        for i in range(start, end):
-            tags[i] = f"I-{kind}"
-        if scheme == "iob2" or (scheme == "iob1" and previous_end == start and previous_kind == kind):
-            tags[start] = f"B-{kind}"  # IOB1 needs B- only between touching entities of one type
-        elif scheme == "iobes":
-            tags[start] = f"B-{kind}"
-            tags[end - 1] = f"E-{kind}"
-            if end - start == 1:
-                tags[start] = f"S-{kind}"
-        previous_end, previous_kind = end, kind
-    return tags
-
-
-def convert_tags(tags: Sequence[str], source: str, target: str) -> list[str]:
-    """Re-write a tag sequence from one scheme to another, e.g. ``convert_tags(ner, "iob1", "iob2")``."""
-    return spans_to_tags(tags_to_spans(tags, source), len(tags), target)
-
-
-def iob1_to_iob2(tags: Sequence[str]) -> list[str]:
-    return convert_tags(tags, "iob1", "iob2")
-
-
-def iob2_to_iobes(tags: Sequence[str]) -> list[str]:
-    return convert_tags(tags, "iob2", "iobes")
-
-
-def iobes_to_iob2(tags: Sequence[str]) -> list[str]:
-    return convert_tags(tags, "iobes", "iob2")
-
-
-def _check_scheme(scheme: str) -> None:
-    if scheme not in SCHEMES:
-        raise SeqlabError(f"unknown tag scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-
-
 __all__ = [
-    "BadRow", "DataFormatError", "ReadReport", "SkippedRowsWarning", "convert_tags", "iob1_to_iob2",
+    "SCHEMES", "BadRow", "DataFormatError", "ReadReport", "SkippedRowsWarning", "convert_tags", "iob1_to_iob2",
     "iob2_to_iobes", "iobes_to_iob2", "iter_lines", "open_text", "parse_label", "read_babi", "read_conll",
     "read_conllu", "read_jsonl", "read_lines", "read_parallel", "read_records", "read_rows", "read_series",
     "read_table", "read_text", "read_ts", "read_ucr", "spans_to_tags", "tags_to_spans",

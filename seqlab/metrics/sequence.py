@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from seqlab.data.formats import tags_to_spans
 from seqlab.errors import SeqlabError
 from seqlab.metrics.base import Metric
+from seqlab.text.tags import tags_to_spans
 
 
 class MetricError(SeqlabError, ValueError):
