@@ -5,8 +5,8 @@
    backward, ``clip_grad_norm_``, ``optimizer.step()``, ``scheduler.step()``, ``zero_grad``, ``loss.item()``),
    on the same pre-built batches, from the same initial weights, fp32 on the CPU. The Trainer runs two ways:
    quiet (``progress=False``, no ``log_dir``) and with its CSV log (``log_dir`` set: one row per step;
-   TensorBoard off). Only the steps after a warm-up are timed; what ``fit`` spends after the last step (the
-   learning-curve plot, with a ``log_dir``) is reported apart. Measured two ways:
+   TensorBoard off). Only the steps after a warm-up are timed; what ``fit`` spends after the last step (closing
+   the logs) is reported apart. Measured two ways:
 
    - blocks: whole runs of each variant, interleaved in rounds with their order rotated; each variant's best
      round (steps/s) and its median step time over all rounds are reported;

@@ -176,6 +176,9 @@ def test_bow_mlp_shapes_and_losses():
     features = torch.rand(5, 30)
     two = BoWMLP(BoWMLPConfig(vocab_size=30, hidden_sizes=(16, 8), dropout=0.0)).eval()
     logits = two(features)
+    hidden = torch.relu(features @ two.input.weight + two.input.bias)  # SparseLinear stores W as (V, H)
+    hidden = torch.relu(F.linear(hidden, two.layers[2].weight, two.layers[2].bias))  # [ReLU, Dropout, Linear] x 2
+    torch.testing.assert_close(logits, F.linear(hidden, two.layers[5].weight, two.layers[5].bias))
     assert logits.shape == (5, 1)
     labels = torch.tensor([0, 1, 1, 0, 1])
     torch.testing.assert_close(two.loss(features, labels),

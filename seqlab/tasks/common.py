@@ -125,9 +125,13 @@ def write_metrics(out_dir: Path, metrics: dict, facts: dict, started: float, **e
 
 
 def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float) -> dict:
-    """Save the final weights and history; the run facts every task's metrics.json carries."""
+    """Save the final weights, history and learning_curve.png; the run facts every task's metrics.json carries."""
+    from seqlab.viz import plot_learning_curve
+
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
+    if history:
+        plot_learning_curve(history, out_dir / "learning_curve.png")
     # a resumed run counts the time trained before the resume too
     seconds = trainer.elapsed_before + time.perf_counter() - started
     return {"steps": trainer.step, "train_seconds": round(seconds, 1),

@@ -26,7 +26,7 @@ from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, prepare_run_dir
 from seqlab.text.vocab import CharVocab
-from seqlab.training import EarlyStopping, OptimConfig, TrainConfig, Trainer, save_weights
+from seqlab.training import OptimConfig, StopAtTarget, TrainConfig, Trainer, save_weights
 from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
@@ -132,7 +132,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     predictor = Seq2SeqPredictor(model, vocab, max_output_len=cfg.data.max_target_len, config=cfg)
     callbacks = []
     if cfg.stop_at_dev_exact_match is not None:
-        callbacks.append(EarlyStopping("exact_match", cfg.stop_at_dev_exact_match, patience=2))
+        callbacks.append(StopAtTarget("exact_match", cfg.stop_at_dev_exact_match, patience=2))
     trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
                       checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir,
                       count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))

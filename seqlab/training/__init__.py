@@ -3,8 +3,8 @@
 from seqlab.training.checkpoint import load_checkpoint, load_weights, save_checkpoint, save_weights
 from seqlab.training.config import EarlyStoppingConfig, OptimConfig, TrainConfig
 from seqlab.training.schedules import build_schedule, inverse_sqrt, noam_rate
-from seqlab.training.trainer import Callback, EarlyStopping, Trainer, TrainingStopped, seed_everything
+from seqlab.training.trainer import Callback, StopAtTarget, Trainer, TrainingStopped, seed_everything
 
-__all__ = ["Callback", "EarlyStopping", "EarlyStoppingConfig", "OptimConfig", "TrainConfig", "Trainer",
+__all__ = ["Callback", "EarlyStoppingConfig", "OptimConfig", "StopAtTarget", "TrainConfig", "Trainer",
            "TrainingStopped", "build_schedule", "inverse_sqrt", "load_checkpoint", "load_weights", "noam_rate",
            "save_checkpoint", "save_weights", "seed_everything"]

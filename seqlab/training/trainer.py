@@ -3,7 +3,8 @@
 The model owns its loss: ``model.loss(**batch) -> scalar`` (a mean over the batch). The Trainer owns the
 loop: AdamW or SGD with a warmup schedule, gradient accumulation, clipping, bf16/fp16 autocast (fp16 with
 a gradient scaler), evaluation with early stopping, NaN/inf detection, progress bar and CSV/TensorBoard
-logs, atomic checkpoints that resume bit-exactly, and DistributedDataParallel under ``torchrun``.
+logs, atomic checkpoints that resume bit-exactly, and DistributedDataParallel under ``torchrun``. Plots are
+the tasks' business (``seqlab.tasks.common.finish_training`` draws the learning curve): the loop draws none.
 
 Data are global batches (``config.batch_size`` examples each): the Trainer splits every batch across
 processes and micro-batches, weighting each slice's loss by its share, so neither changes the result.
@@ -38,7 +39,7 @@ CHECKPOINT = "checkpoint.safetensors"
 BEST_WEIGHTS = "best.safetensors"
 log = logging.getLogger("seqlab.train")
 
-__all__ = ["Callback", "EarlyStopping", "OptimConfig", "TrainConfig", "Trainer", "TrainingStopped"]
+__all__ = ["Callback", "OptimConfig", "StopAtTarget", "TrainConfig", "Trainer", "TrainingStopped"]
 
 
 class TrainingStopped(SeqlabError):
@@ -80,11 +81,6 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    dtype = AUTOCAST_DTYPES.get(resolve_precision(precision, device))
-    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-
-
 def seed_everything(seed: int) -> None:
     """Python's, NumPy's and torch's (CPU and CUDA) generators."""
     import random
@@ -118,8 +114,9 @@ class Callback:
     def load_state_dict(self, state: dict) -> None: ...
 
 
-class EarlyStopping(Callback):
-    """Stop once ``metric`` has reached ``target`` in ``patience`` consecutive evaluations."""
+class StopAtTarget(Callback):
+    """Stop once ``metric`` has reached ``target`` in ``patience`` consecutive evaluations: the run is good
+    enough. (Early stopping proper, which stops when the metric stops improving, is ``train.early_stopping``.)"""
 
     def __init__(self, metric: str, target: float, patience: int = 1):
         self.metric, self.target, self.patience, self.hits = metric, target, patience, 0
@@ -314,6 +311,7 @@ class Trainer:
         return metrics
 
     def _early_stopping(self, metrics: dict) -> None:
+        """``train.early_stopping``: stop after ``patience`` evaluations without a ``min_delta`` improvement."""
         cfg: EarlyStoppingConfig = self.config.early_stopping
         if cfg.metric is None:
             return
@@ -400,7 +398,7 @@ class Trainer:
     @property
     def elapsed_s(self) -> float:
         started = getattr(self, "_started", None)
-        return round(self.elapsed_before + (time.perf_counter() - started if started else 0.0), 2)
+        return round(self.elapsed_before + (time.perf_counter() - started if started is not None else 0.0), 2)
 
     def _epoch_batches(self, batches: Iterable[Batch], skip: int) -> Iterator[Batch]:
         """The batches of the current epoch, after the first ``skip`` (already trained on before a resume).
@@ -504,10 +502,6 @@ class Trainer:
             self.evaluate(evaluate)
         self.save_checkpoint()
         self._restore_best()
-        if self.log_dir and self.dist.is_main and self.history:
-            from seqlab.viz import plot_learning_curve
-
-            plot_learning_curve(self.history, self.log_dir / "learning_curve.png")
 
     def _log_point(self, record: dict, window: dict, bar: tqdm) -> None:
         now = time.perf_counter()
