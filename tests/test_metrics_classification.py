@@ -107,6 +107,19 @@ def test_lecture_worked_example():
         [10, 40], [10, 40], [40, 10], [40, 10])
 
 
+
+def test_lecture_second_classifier_predicts_everything_positive():
+    """8 positives, 2 negatives, all predicted positive: TP=8, FP=2, FN=TN=0. Accuracy and precision look
+    fine (0.8), recall is perfect, specificity is 0: the classifier never recognises a negative."""
+    y_true, y_pred = [1] * 8 + [0] * 2, [1] * 10
+    same(confusion_matrix(y_true, y_pred), [[0, 2], [0, 8]])
+    assert round(accuracy(y_true, y_pred), 3) == 0.8
+    assert round(precision(y_true, y_pred), 3) == 0.8
+    assert round(recall(y_true, y_pred), 3) == 1.0
+    assert round(specificity(y_true, y_pred), 3) == 0.0
+    assert round(f1_score(y_true, y_pred), 3) == 0.889  # 2 P R / (P + R) = 1.6 / 1.8
+    assert round(f_beta_score(y_true, y_pred, beta=2), 3) == 0.952  # 5 P R / (4 P + R) = 4 / 4.2
+
 def test_fixed_multiclass_against_sklearn_docstring_example():
     y_true = np.array(["cat", "dog", "pig", "cat", "dog", "pig"])
     y_pred = np.array(["cat", "pig", "dog", "cat", "cat", "dog"])
