@@ -14,25 +14,11 @@ from seqlab.nn import (
     MultiHeadAttention,
     ScaledDotScore,
     causal_mask,
-    padding_mask,
     scaled_dot_product_attention,
 )
 from tests.reference.torch_copy import copy_mha
 
 B, TQ, TK, D, H = 3, 5, 7, 16, 4
-
-
-def test_causal_mask_with_offset():
-    m = causal_mask(2, 5, offset=3)
-    assert m.tolist() == [[True, True, True, True, False], [True, True, True, True, True]]
-    assert torch.equal(causal_mask(4), torch.ones(4, 4).tril().bool())
-
-
-def test_padding_mask_shape_and_values():
-    tokens = torch.tensor([[5, 6, 0], [7, 0, 0]])
-    m = padding_mask(tokens, pad_id=0)
-    assert m.shape == (2, 1, 1, 3)
-    assert m[:, 0, 0].tolist() == [[True, True, False], [True, False, False]]
 
 
 def _random_pad_mask() -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,10 +70,50 @@ def test_fast_and_eager_paths_agree():
     torch.testing.assert_close(weights.sum(-1), torch.ones(B, H, TQ))
 
 
-def test_project_kv_reuse_equals_cross_attention():
+def test_cross_attention_is_the_per_head_formula():
+    """Concat_h softmax(x W_q^h (M W_k^h)^T / sqrt(Dh) + mask) M W_v^h, then W_o: source longer than the queries,
+    with the memory given directly or as keys/values projected once."""
     ours = MultiHeadAttention(D, H).eval()
     x, memory = torch.randn(B, TQ, D), torch.randn(B, TK, D)
-    torch.testing.assert_close(ours(x, memory)[0], ours(x, source_kv=ours.project_kv(memory))[0])
+    keep, mask = _random_pad_mask()
+    (w_q, w_k, w_v), (b_q, b_k, b_v) = ours.in_proj.weight.chunk(3), ours.in_proj.bias.chunk(3)
+    dh = D // H
+    heads = []
+    for h in range(H):
+        rows = slice(h * dh, (h + 1) * dh)
+        q = x @ w_q[rows].T + b_q[rows]  # (B, TQ, Dh)
+        k, v = memory @ w_k[rows].T + b_k[rows], memory @ w_v[rows].T + b_v[rows]  # (B, TK, Dh)
+        scores = (q @ k.transpose(1, 2) / math.sqrt(dh)).masked_fill(~keep[:, None, :], float("-inf"))
+        heads.append(torch.softmax(scores, -1) @ v)
+    expected = ours.out_proj(torch.cat(heads, -1)).detach()
+    for need_weights in (False, True):
+        direct, _ = ours(x, memory, mask=mask, need_weights=need_weights)
+        reused, _ = ours(x, source_kv=ours.project_kv(memory), mask=mask, need_weights=need_weights)
+        torch.testing.assert_close(direct.detach(), expected, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(reused.detach(), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("t_q", [TK, 3, 1])
+def test_additive_bias_on_both_paths_is_the_hand_written_softmax(use_mask, is_causal, t_q):
+    """softmax(Q K^T / sqrt(d) + bias) V where the bool mask and the (bottom-right) causal rule allow."""
+    q, k, v = torch.randn(B, H, t_q, D // H), torch.randn(B, H, TK, D // H), torch.randn(B, H, TK, D // H)
+    bias = torch.randn(1, H, t_q, TK)  # one per head and query/key pair, shared across the batch
+    keep, pad = _random_pad_mask()
+    mask = pad if use_mask else None
+    allowed = torch.ones(B, 1, t_q, TK, dtype=torch.bool)
+    if use_mask:
+        allowed = allowed & keep[:, None, None, :]
+    if is_causal:
+        allowed = allowed & (torch.arange(TK)[None, :] <= torch.arange(t_q)[:, None] + TK - t_q)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D // H) + bias
+    expected_weights = torch.softmax(scores.masked_fill(~allowed, float("-inf")), -1)
+    fast, _ = scaled_dot_product_attention(q, k, v, mask, bias=bias, is_causal=is_causal)
+    eager, weights = scaled_dot_product_attention(q, k, v, mask, bias=bias, is_causal=is_causal, need_weights=True)
+    torch.testing.assert_close(weights, expected_weights, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(eager, expected_weights @ v, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fast, expected_weights @ v, atol=1e-6, rtol=1e-5)
 
 
 def _loop_scores(fn, s: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,10 @@ def test_base_transformer_size_matches_the_paper():
     with torch.device("meta"):
         model = Transformer.from_config(cfg)
     n = sum(p.numel() for p in model.parameters())
+    d, f, v = 512, 2048, 37000
+    attention, ffn, norm = 4 * d * d + 4 * d, 2 * d * f + f + d, 2 * d  # W_Q, W_K, W_V, W_O with biases
+    encoder, decoder = 6 * (attention + ffn + 2 * norm), 6 * (2 * attention + ffn + 3 * norm)
+    assert n == v * d + encoder + decoder  # one embedding, shared and tied; sinusoids are not parameters
     assert 60e6 < n < 66e6
 
 
@@ -179,11 +183,33 @@ def test_attention_and_feed_forward_dropout_can_differ_from_the_residual_rate():
                                       attention_dropout=0.2, ffn_dropout=0.0)
     model = Transformer.from_config(cfg)
     layer = model.decoder.layers[0]
-    assert layer.self_block.dropout.p == 0.3 and layer.cross_attn.dropout == 0.2
-    assert layer.self_attn.dropout == 0.2 and layer.feed_forward.dropout.p == 0.0
+    assert layer.self_layer.attn_block.dropout.p == 0.3 and layer.cross_layer.cross_attn.dropout == 0.2
+    assert layer.self_layer.self_attn.dropout == 0.2 and layer.cross_layer.feed_forward.dropout.p == 0.0
     default = Transformer.from_config(TransformerConfig.from_name("tiny", src_vocab_size=10, tgt_vocab_size=10,
                                                                   dropout=0.3))
     first = default.encoder.layers[0]
     assert first.feed_forward.dropout.p == 0.3 and first.self_attn.dropout == 0.3
     with pytest.raises(ValueError, match="dropout rates"):
         TransformerConfig(ffn_dropout=1.5)
+
+
+def test_a_checkpoint_with_the_earlier_flat_decoder_names_loads(tmp_path):
+    """Run directories written before DecoderLayer was split into a self- and a cross-attention layer."""
+    from safetensors.torch import save_file
+
+    model = tiny_model()
+    flat = {"self_layer.self_attn.": "self_attn.", "self_layer.attn_block.": "self_block.",
+            "cross_layer.cross_attn.": "cross_attn.", "cross_layer.cross_block.": "cross_block.",
+            "cross_layer.feed_forward.": "feed_forward.", "cross_layer.ff_block.": "ff_block."}
+    old = {}
+    for name, tensor in model.state_dict().items():
+        for new, before in flat.items():
+            name = name.replace(new, before)
+        old[name] = tensor.contiguous()
+    assert "decoder.layers.1.self_block.norm.weight" in old and "decoder.layers.1.cross_attn.in_proj.bias" in old
+    old.pop("generator.weight")  # tied: safetensors stores one of the two
+    save_file(old, str(tmp_path / "model.safetensors"))
+    other = Transformer.from_config(model.config).eval()
+    load_weights(other, tmp_path / "model.safetensors")
+    src, tgt = source(), torch.tensor([[BOS, 4, 5]] * 3)
+    torch.testing.assert_close(other(src, tgt), model(src, tgt))

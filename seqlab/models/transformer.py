@@ -1,14 +1,17 @@
 """The encoder-decoder Transformer of "Attention is all you need" (Vaswani et al., 2017).
 
 Shapes:
-    B batch, S source length, T target length, D d_model, V vocabulary size.
+    B batch, S source length, T target length, D d_model, H heads, Dh = D / H, V vocabulary size.
 
 Data flow:
-    src (B, S) -> embed * sqrt(D) + PE -> N x EncoderLayer -> memory (B, S, D)
-    tgt_in (B, T) -> embed * sqrt(D) + PE -> N x DecoderLayer(memory) -> generator -> logits (B, T, V)
+    src (B, S) -> embed * sqrt(D) + PE -> N x EncoderLayer -> [LayerNorm] -> memory (B, S, D)
+    tgt_in (B, T) -> embed * sqrt(D) + PE -> N x DecoderLayer(memory) -> [LayerNorm] -> hidden (B, T, D)
+    hidden -> generator -> logits (B, T, V)
+[LayerNorm]: pre-norm stacks only. EncoderLayer and DecoderLayer are assembled in seqlab.nn.layers
+from one MultiHeadAttention class; the causal rule lives in seqlab.nn.masks.
 
 Decoding keeps an explicit ``DecoderState``: one KVCache per decoder layer for self-attention,
-and the cross-attention keys/values of the memory, computed once.
+(B, H, T, Dh) so far, and the cross-attention keys/values (B, H, S, Dh) of the memory, computed once.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from torch import nn
 
 from seqlab.nn.cache import KVCache
 from seqlab.nn.layers import ACTIVATIONS, DecoderLayer, EncoderLayer
-from seqlab.nn.masks import causal_mask, padding_mask
+from seqlab.nn.masks import padding_mask
 from seqlab.nn.positional import ScaledEmbedding, build_positional
 
 
@@ -93,7 +96,7 @@ class TransformerEncoder(nn.Module):
         positions = torch.arange(src.size(1), device=src.device)
         x = self.dropout(self.embed(src) + self.positional(positions))  # (B, S, D)
         for layer in self.layers:
-            x = layer(x, mask)
+            x, _ = layer(x, mask)
         return self.norm(x)
 
 
@@ -124,17 +127,12 @@ class TransformerDecoder(nn.Module):
         if input_pos is None:
             input_pos = torch.arange(tgt.size(1), device=tgt.device)
         x = self.dropout(self.embed(tgt) + self.positional(input_pos))  # (B, T, D)
-        self_mask = None
-        if caches is not None and tgt.size(1) > 1:  # several new tokens: causal within them, offset by prefix
-            start = int(input_pos[0])
-            self_mask = causal_mask(tgt.size(1), start + tgt.size(1), offset=start, device=tgt.device)
         all_weights = []
         for i, layer in enumerate(self.layers):
             layer_memory = memory[i] if isinstance(memory, list) else memory
             x, weights = layer(
                 x,
                 layer_memory,
-                self_mask=self_mask,
                 memory_mask=memory_mask,
                 kv_cache=None if caches is None else caches[i],
                 input_pos=input_pos,
@@ -235,7 +233,7 @@ class Transformer(nn.Module):
     def start_decoding(self, memory: torch.Tensor, memory_mask: torch.Tensor, max_len: int) -> DecoderState:
         """Project the memory's cross K/V once per layer and allocate one self-attention cache per layer."""
         cfg = self.config
-        cross_kv = [layer.cross_attn.project_kv(memory) for layer in self.decoder.layers]
+        cross_kv = [layer.cross_layer.cross_attn.project_kv(memory) for layer in self.decoder.layers]
         caches = [
             KVCache(memory.size(0), max_len, cfg.n_heads, cfg.head_dim, dtype=cross_kv[0][0].dtype,
                     device=memory.device)

@@ -1,4 +1,5 @@
-"""Shared building blocks: attention scores, multi-head attention, masks, positions, caches, layers, CRF."""
+"""Shared building blocks: attention scores, multi-head attention, masks, positions, caches, layers, CRF,
+recurrent cells and layers, sparse (bag-of-words) layers."""
 
 from seqlab.nn.attention import (
     AdditiveScore,
@@ -13,18 +14,30 @@ from seqlab.nn.attention import (
 )
 from seqlab.nn.cache import KVCache
 from seqlab.nn.crf import CRF
-from seqlab.nn.layers import DecoderLayer, EncoderLayer, FeedForward, Residual
-from seqlab.nn.masks import causal_mask, lengths_mask, padding_mask
+from seqlab.nn.layers import (
+    ACTIVATIONS,
+    CrossAttentionLayer,
+    DecoderLayer,
+    EncoderLayer,
+    FeedForward,
+    Residual,
+    SelfAttentionLayer,
+)
+from seqlab.nn.masks import causal_mask, lengths_mask, padding_mask, resolve_causal
 from seqlab.nn.positional import (
     LearnedPositionalEmbedding,
     ScaledEmbedding,
     SinusoidalPositionalEncoding,
     sinusoidal_table,
 )
+from seqlab.nn.recurrent import CELLS, ElmanCell, GRUCell, LectureGRUCell, LSTMCell, Recurrent, last_hidden
+from seqlab.nn.sparse import SparseLinear, bow_matmul
 
 __all__ = [
-    "CRF", "AdditiveScore", "Attention", "ContentScore", "DecoderLayer", "DotScore", "EncoderLayer", "FeedForward",
-    "GeneralScore", "KVCache", "LearnedPositionalEmbedding", "LocationScore", "MultiHeadAttention",
-    "Residual", "ScaledDotScore", "ScaledEmbedding", "SinusoidalPositionalEncoding", "causal_mask",
-    "lengths_mask", "padding_mask", "scaled_dot_product_attention", "sinusoidal_table",
+    "ACTIVATIONS", "CELLS", "CRF", "AdditiveScore", "Attention", "ContentScore", "CrossAttentionLayer", "DecoderLayer",
+    "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell", "GeneralScore", "KVCache", "LSTMCell",
+    "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore", "MultiHeadAttention", "Recurrent", "Residual",
+    "ScaledDotScore", "ScaledEmbedding", "SelfAttentionLayer", "SinusoidalPositionalEncoding", "SparseLinear",
+    "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "resolve_causal",
+    "scaled_dot_product_attention", "sinusoidal_table",
 ]

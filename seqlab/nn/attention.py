@@ -6,8 +6,9 @@ a_j = softmax_j(score(s, h_j)) the weights, c = sum_j a_j v_j the context.
 Shapes:
     B batch, H heads, Tq query length, Tk key length, D model width, Dh = D / H.
 
-Masks follow seqlab.nn.masks: bool, True = may attend, broadcastable to (B, H, Tq, Tk).
-Single-head attention drops the head axis of a 4-d mask.
+Masks follow seqlab.nn.masks: bool, True = may attend, broadcastable to (B, H, Tq, Tk), and so
+does the causal rule. Multi-head attention also takes an additive float ``bias`` of that shape
+(relative positions, ALiBi). Single-head attention drops the head axis of a 4-d mask.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.nn.cache import KVCache
-from seqlab.nn.masks import causal_mask
+from seqlab.nn.masks import resolve_causal
 
 # ---------------------------------------------------------------------------------------------
 # Score functions: score(s, h) for every query/key pair, (B, Tq, Dq) x (B, Tk, Dk) -> (B, Tq, Tk)
@@ -134,26 +135,29 @@ def scaled_dot_product_attention(
     v: torch.Tensor,
     mask: torch.Tensor | None = None,
     *,
+    bias: torch.Tensor | None = None,
     is_causal: bool = False,
     dropout_p: float = 0.0,
     need_weights: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """softmax(Q K^T / sqrt(d_k)) V on (B, H, T, Dh) tensors.
+    """softmax(Q K^T / sqrt(d_k) + bias) V on (B, H, T, Dh) tensors, where the mask allows.
 
+    ``mask`` is bool (True = may attend), ``bias`` an additive float (relative positions, ALiBi),
+    both broadcastable to (B, H, Tq, Tk); ``is_causal`` applies the causal rule of seqlab.nn.masks.
     The fast path calls ``F.scaled_dot_product_attention`` (fused kernels). The eager path
     writes the equation out and also returns the weights (B, H, Tq, Tk), for plots.
     """
-    if is_causal and (mask is not None or q.size(-2) != k.size(-2)):
-        # SDPA aligns is_causal top-left when Tq != Tk; queries here are the last Tq positions (bottom-right)
-        causal = causal_mask(q.size(-2), k.size(-2), offset=k.size(-2) - q.size(-2), device=q.device)
-        mask, is_causal = (causal if mask is None else mask & causal), False
+    mask, is_causal = resolve_causal(mask, is_causal=is_causal, q_len=q.size(-2), k_len=k.size(-2),
+                                     device=q.device, explicit=need_weights or bias is not None)
     if not need_weights:
+        if bias is not None:  # SDPA takes one attn_mask: the bias, with -inf where the mask forbids
+            bias = bias.to(q.dtype)
+            mask = bias if mask is None else torch.where(mask, bias, float("-inf"))
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
         return out, None
-    if is_causal:
-        causal = causal_mask(q.size(-2), k.size(-2), offset=k.size(-2) - q.size(-2), device=q.device)
-        mask = causal if mask is None else mask & causal
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (B, H, Tq, Tk)
+    if bias is not None:
+        scores = scores + bias
     weights = masked_softmax(scores, mask)
     out = F.dropout(weights, dropout_p) @ v  # (B, H, Tq, Dh)
     return out, weights
@@ -168,7 +172,8 @@ class MultiHeadAttention(nn.Module):
     Self-attention: ``forward(x)``. Cross-attention: ``forward(x, source)``, or pass
     ``source_kv=attn.project_kv(source)`` to reuse keys/values computed once. With a
     ``kv_cache`` the new keys/values are written at ``input_pos`` and attention runs over
-    the cached prefix (incremental decoding).
+    the cached prefix (incremental decoding); ``is_causal`` then needs no positions, see
+    seqlab.nn.masks. ``bias`` (B|1, H|1, T, Tk) is added to the scores (relative positions).
     """
 
     def __init__(self, d_model: int, n_heads: int, *, dropout: float = 0.0, bias: bool = True):
@@ -197,6 +202,7 @@ class MultiHeadAttention(nn.Module):
         source: torch.Tensor | None = None,
         *,
         mask: torch.Tensor | None = None,
+        bias: torch.Tensor | None = None,
         is_causal: bool = False,
         source_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
         kv_cache: KVCache | None = None,
@@ -215,10 +221,10 @@ class MultiHeadAttention(nn.Module):
         if kv_cache is not None:
             if input_pos is None:
                 raise ValueError("a kv_cache needs input_pos, the positions of x")
-            k, v = kv_cache.update(input_pos, k, v)  # (B, H, Tk, Dh) with Tk = filled prefix
+            k, v = kv_cache.update(input_pos, k, v)  # (B, H, Tk, Dh), Tk = input_pos[-1] + 1
         dropout_p = self.dropout if self.training else 0.0
         out, weights = scaled_dot_product_attention(
-            q, k, v, mask, is_causal=is_causal, dropout_p=dropout_p, need_weights=need_weights
+            q, k, v, mask, bias=bias, is_causal=is_causal, dropout_p=dropout_p, need_weights=need_weights
         )
         b, _, t, _ = out.shape
         out = out.transpose(1, 2).reshape(b, t, d)  # concat heads: (B, T, D)

@@ -40,14 +40,19 @@ class KVCache(nn.Module):
     def update(
         self, input_pos: torch.Tensor, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Write k, v (B, H, T, Dh) at positions ``input_pos`` (T,); return the filled prefix."""
+        """Write k, v (B, H, T, Dh) at positions ``input_pos`` (T,); return keys/values 0..input_pos[-1].
+
+        Returning the prefix up to the newest query (not every position ever written) keeps the queries
+        the last Tq positions of the keys, the causal rule of ``seqlab.nn.masks``, also when a position
+        is written again.
+        """
         end = int(input_pos[-1]) + 1
         if end > self.max_len:
             raise ValueError(f"KVCache holds {self.max_len} positions; asked to write position {end - 1}")
         self.k[:, :, input_pos] = k.to(self.k.dtype)
         self.v[:, :, input_pos] = v.to(self.v.dtype)
         self.length = max(self.length, end)
-        return self.k[:, :, : self.length], self.v[:, :, : self.length]
+        return self.k[:, :, :end], self.v[:, :, :end]  # (B, H, Tk, Dh)
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep batch rows ``index`` (B',): beam search picks which hypotheses survive."""

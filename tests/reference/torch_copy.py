@@ -30,6 +30,7 @@ def copy_encoder_layer(ours: EncoderLayer, ref: nn.TransformerEncoderLayer) -> N
 
 
 def copy_decoder_layer(ours: DecoderLayer, ref: nn.TransformerDecoderLayer) -> None:
-    copy_mha(ours.self_attn, ref.self_attn)
-    copy_mha(ours.cross_attn, ref.multihead_attn)
-    _copy_ff_and_norms(ours, ref, [ours.self_block, ours.cross_block, ours.ff_block])
+    self_layer, cross_layer = ours.self_layer, ours.cross_layer
+    copy_mha(self_layer.self_attn, ref.self_attn)
+    copy_mha(cross_layer.cross_attn, ref.multihead_attn)
+    _copy_ff_and_norms(cross_layer, ref, [self_layer.attn_block, cross_layer.cross_block, cross_layer.ff_block])
