@@ -9,7 +9,8 @@ Train on IMDB train (25,000 reviews), score on IMDB test (25,000); quick mode: 2
 each (the files are sorted by label). The time is the whole pipeline, raw text in, test predictions out:
 vectorise (fit on train, transform test) + fit + predict; rows report reviews/s (train + test reviews over
 pipeline seconds; ratio > 1: ours is faster) and the test accuracy of both, with how often their predictions
-agree. Both sides compute in float64.
+agree. Both sides compute in float64. The run fails unless the predictions agree on at least 99% of the test
+reviews and the accuracies lie within 1 point of each other.
 
 Settings (chosen on the test set, as in the papers they come from; no validation split was held out):
 binary counts help naive Bayes (Wang & Manning, 2012); sublinear tf and C = 10 help logistic regression.
@@ -17,7 +18,6 @@ binary counts help naive Bayes (Wang & Manning, 2012); sublinear tf and C = 10 h
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections.abc import Callable
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import DATA_DIR, check
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from sklearn.naive_bayes import MultinomialNB as SkMultinomialNB
@@ -33,10 +34,10 @@ from seqlab.data import load
 from seqlab.models.bow import LogisticRegression, MultinomialNB
 from seqlab.text.features import BagOfWords, TfIdf
 
-DATA_DIR = Path(os.environ.get("SEQLAB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 NGRAMS, MIN_DF = (1, 2), 2
 NB_ALPHA = 1.0
 LR_C, LR_MAX_ITER = 10.0, 1000
+MIN_AGREEMENT, MAX_ACCURACY_GAP = 0.99, 0.01  # ours vs scikit-learn: same predictions, same accuracy
 
 Split = tuple[list[str], np.ndarray]  # texts, labels
 Output = tuple[np.ndarray, int | None]  # test predictions, L-BFGS iterations
@@ -88,6 +89,8 @@ def _rows(name: str, n_reviews: int, labels: np.ndarray, ours: tuple[Output, flo
     speed, ref_speed = n_reviews / secs, n_reviews / ref_secs
     acc, ref_acc = float((pred == labels).mean()), float((ref_pred == labels).mean())
     agree = float((pred == ref_pred).mean())
+    check(agree >= MIN_AGREEMENT, f"{name}: predictions agree with scikit-learn's on {agree:.2%} of the test set")
+    check(abs(acc - ref_acc) <= MAX_ACCURACY_GAP, f"{name}: accuracy {acc:.4f} vs scikit-learn's {ref_acc:.4f}")
     return [
         {"benchmark": "bow", "what": f"{name}: pipeline reviews/s", "precision": "fp64", "ours": speed,
          "reference": ref_speed, "ratio": speed / ref_speed,

@@ -6,18 +6,20 @@ The model is the Multi30k recipe's (d=256, 8 heads, ff=1024, 3+3 layers, joint 8
 sources are the German sentences of Multi30k test2016, BPE-encoded (random ids of the same lengths when the
 data are absent). Every search runs exactly ``steps`` steps (<eos> is switched off), so all three do the
 same amount of work whatever the weights; the three runs are interleaved and each keeps its best round.
+Both models hold the same weights (torch's, copied into ours); before timing, the run checks that their
+logits agree (fp32, to 1e-4) and that our greedy and beam searches find the same tokens with the cache as
+without it.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
+from common import DATA_DIR, check, check_close, mha_fastpath
 from torch import nn
-from transformer_vs_torch import TorchSeq2Seq
+from transformer_vs_torch import TorchSeq2Seq, copy_into_ours
 
 from seqlab.data.collate import pad_sequences
 from seqlab.generation import beam_search, greedy_search
@@ -46,16 +48,28 @@ class TorchSearchAdapter(nn.Module):
 
 def sources(n: int, vocab_size: int) -> list[list[int]]:
     """The first n German sentences of test2016 as BPE ids (a joint 8k BPE learnt on train)."""
-    data_dir = Path(os.environ.get("SEQLAB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
-    if (data_dir / "multi30k").is_dir():
+    if (DATA_DIR / "multi30k").is_dir():
         from seqlab.tasks.translate import TranslateData, Vocabularies, read_pairs
 
         cfg = TranslateData(vocab_size=vocab_size)
-        vocabs = Vocabularies.build(read_pairs(cfg, "train", data_dir), cfg)
-        return [vocabs.source.encode(s) for s, _ in read_pairs(cfg, "test", data_dir)[:n]]
+        vocabs = Vocabularies.build(read_pairs(cfg, "train", DATA_DIR), cfg)
+        return [vocabs.source.encode(s) for s, _ in read_pairs(cfg, "test", DATA_DIR)[:n]]
     g = torch.Generator().manual_seed(0)
     lengths = torch.randint(8, 30, (n,), generator=g).tolist()
     return [torch.randint(4, vocab_size, (k,), generator=g).tolist() for k in lengths]
+
+
+@torch.no_grad()
+def check_agreement(ours: Transformer, reference: TorchSearchAdapter, src: torch.Tensor, steps: int) -> str:
+    """fp32: our logits = nn.Transformer's (teacher-forced on the source ids); searches cached = uncached."""
+    diff = check_close(ours(src, src), reference.model(src, src), "logits, ours vs nn.Transformer", tol=1e-4)
+    greedy = [greedy_search(ours, src, steps, use_cache=cache) for cache in (True, False)]
+    check(torch.equal(*greedy), "greedy search with the KV cache differs from search without it")
+    (tokens, scores), (tokens_ref, scores_ref) = (beam_search(ours, src, steps, beam_size=5, use_cache=cache)
+                                                  for cache in (True, False))
+    check(torch.equal(tokens, tokens_ref), "beam search with the KV cache finds other tokens than without it")
+    check_close(scores, scores_ref, "beam scores, cached vs uncached", tol=1e-5)
+    return f"logits = nn.Transformer's (max diff {diff:.1e}); greedy and beam 5 tokens cached = uncached"
 
 
 def _rate(decode: Callable[[torch.Tensor], object], batches: list[torch.Tensor], bf16: bool) -> float:
@@ -78,11 +92,13 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
     cfg.src_vocab_size = cfg.tgt_vocab_size = 8000
     ours = Transformer.from_config(cfg).eval()
     torch_model = TorchSeq2Seq(cfg).eval()
+    copy_into_ours(ours, torch_model)
     reference = TorchSearchAdapter(torch_model, cfg.bos_id, -1, cfg.pad_id).eval()
-    n, batch_size, steps = (16, 8, 12) if quick else (128, 32, 24)
+    n, batch_size, steps = (8, 8, 12) if quick else (128, 32, 24)
     ids = sources(n, 8000)
     batches = [pad_sequences(ids[i : i + batch_size], cfg.pad_id) for i in range(0, n, batch_size)]
     ours.eos_id = -1  # never stop early: every search runs exactly `steps` steps
+    agreement = check_agreement(ours, reference, batches[0], steps)
     searches = {
         "greedy": lambda m, cache: (lambda src: greedy_search(m, src, steps, use_cache=cache)),
         "beam 5": lambda m, cache: (lambda src: beam_search(m, src, steps, beam_size=5, use_cache=cache)),
@@ -91,14 +107,13 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
     rows = []
     for precision in precisions:
         bf16 = precision == "bf16"
-        # nn.Transformer's fused inference path rejects bf16 autocast; it keeps it in fp32
-        torch.backends.mha.set_fastpath_enabled(not bf16)
         for name, make in searches.items():
             best = {"cached": 0.0, "uncached": 0.0, "torch": 0.0}
             for _ in range(1 if quick else 2):
                 best["cached"] = max(best["cached"], _rate(make(ours, True), batches, bf16))
                 best["uncached"] = max(best["uncached"], _rate(make(ours, False), batches, bf16))
-                best["torch"] = max(best["torch"], _rate(make(reference, False), batches, bf16))
+                with mha_fastpath(not bf16):
+                    best["torch"] = max(best["torch"], _rate(make(reference, False), batches, bf16))
             rows += [
                 _row(f"{name} sentences/s: KV cache vs no cache", precision, best["cached"], best["uncached"],
                      "our Transformer without the cache"),
@@ -107,10 +122,9 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
                 _row(f"{name} sentences/s: no cache vs nn.Transformer", precision, best["uncached"], best["torch"],
                      "torch.nn.Transformer (no cache)"),
             ]
-    torch.backends.mha.set_fastpath_enabled(True)
     setup = {"model": "Multi30k recipe Transformer (d=256, h=8, ff=1024, 3+3 layers, vocab 8000, tied)",
              "sources": f"{n} test2016 sentences, batches of {batch_size}", "steps": steps,
-             "threads": torch.get_num_threads()}
+             "threads": torch.get_num_threads(), "check": agreement}
     for row in rows:
         row["setup"] = setup
     return rows

@@ -20,6 +20,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from common import check
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -97,8 +98,7 @@ def _train_rate(model: Tagger, opt: torch.optim.Optimizer, batch: dict, steps: i
 def _check_same_loss(models: dict[str, Tagger], batch: dict) -> None:
     with torch.no_grad():
         losses = {name: model.loss(**batch).item() for name, model in models.items()}
-    if max(losses.values()) - min(losses.values()) > 1e-4:
-        raise AssertionError(f"the three variants disagree before training: {losses}")
+    check(max(losses.values()) - min(losses.values()) <= 1e-4, f"the three variants disagree before training: {losses}")
 
 
 def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:

@@ -13,7 +13,8 @@
    - lock-step: the bare loop runs on its own copy of the model inside the Trainer's batch iterator, one
      bare step before each Trainer step, so both see the same machine from one moment to the next; the
      overhead is the ratio of their summed step times (median over rounds). On a noisy machine, where the
-     speed drifts by 10-30% within seconds, this pairing is what resolves a few percent.
+     speed drifts by 10-30% within seconds, this pairing is what resolves a few percent. The two copies
+     must end with the same weights (to 1e-5): the Trainer does the bare loop's arithmetic, nothing else.
 
 2. bf16 vs fp32: training tokens/s of a 6+6-layer Transformer through the Trainer's ``precision`` option.
    A CPU without native bf16 (AVX2 only) emulates bf16 matmuls, many times slower than fp32; there only a
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterator
 from itertools import pairwise
 
 import torch
+from common import check_close
 from torch import nn
 
 from seqlab.models import Transformer, TransformerConfig
@@ -159,6 +161,13 @@ def _time_bare(model: nn.Module, batches: list[Batch], warmup: int, steps: int) 
     return {"seconds": sum(step_s), "step_s": step_s}
 
 
+def _check_same_weights(trained: nn.Module, bare: nn.Module) -> float:
+    """The Trainer and the bare loop, from the same weights on the same batches, reach the same weights."""
+    bare_weights = bare.state_dict()
+    return max(check_close(w, bare_weights[name], f"{name} after Trainer.fit vs the bare loop", tol=1e-5)
+               for name, w in trained.state_dict().items())
+
+
 def _pct(slow: float, fast: float) -> float:
     return (slow / fast - 1) * 100
 
@@ -167,7 +176,7 @@ def _overhead(quick: bool) -> list[dict]:
     torch.manual_seed(0)
     cfg = TransformerConfig.from_name("tiny", n_heads=2, src_vocab_size=100, tgt_vocab_size=100, max_len=64)
     initial = Transformer.from_config(cfg)
-    warmup, steps, rounds, lock_rounds = (25, 75, 2, 1) if quick else (25, 200, 5, 2)
+    warmup, steps, rounds, lock_rounds = (25, 25, 2, 1) if quick else (25, 200, 5, 2)
     batch_size, length = 32, 16
     batches = _batches(cfg, warmup + steps, batch_size, length, length, seed=1)
     blocks: dict[str, list[dict]] = {v: [] for v in VARIANTS}
@@ -179,10 +188,13 @@ def _overhead(quick: bool) -> list[dict]:
                 model = copy.deepcopy(initial)
                 blocks[variant].append(_time_bare(model, batches, warmup, steps) if variant == "bare" else
                                        _time_trainer(model, batches, warmup, steps, log_dir=log_dirs[variant]))
+        weight_diff = 0.0
         for r in range(lock_rounds):
             for variant in list(LABELS)[r % 2:] + list(LABELS)[: r % 2]:
-                locked[variant].append(_time_trainer(copy.deepcopy(initial), batches, warmup, steps,
-                                                     log_dir=log_dirs[variant], lock_step_with=copy.deepcopy(initial)))
+                model, twin = copy.deepcopy(initial), copy.deepcopy(initial)
+                locked[variant].append(_time_trainer(model, batches, warmup, steps, log_dir=log_dirs[variant],
+                                                     lock_step_with=twin))
+                weight_diff = max(weight_diff, _check_same_weights(model, twin))
     best = {v: max(steps / run["seconds"] for run in blocks[v]) for v in VARIANTS}
     step_ms = {v: statistics.median(t for run in blocks[v] for t in run["step_s"]) * 1e3 for v in VARIANTS}
     setup = {"model": "tiny Transformer (d=64, h=2, ff=128, 1+1 layers, vocab 100, no dropout)",
@@ -191,7 +203,8 @@ def _overhead(quick: bool) -> list[dict]:
              "steps": f"{steps} timed after {warmup} warm-up; {rounds} block rounds, {lock_rounds} lock-step rounds",
              "optimizer": "AdamW (Trainer's groups), inverse_sqrt warmup schedule, clip 1.0",
              "overhead_pct": "(bare steps/s / trainer steps/s - 1) * 100 = (trainer step time / bare step time - 1) "
-                             "* 100"}
+                             "* 100",
+             "check": f"Trainer weights = bare loop weights after {warmup + steps} steps (max diff {weight_diff:.1e})"}
     bare_rates = [steps / run["seconds"] for run in blocks["bare"]]
     spread = (max(bare_rates) / min(bare_rates) - 1) * 100  # the same work, round to round: the noise floor
     rows, notes = [], []

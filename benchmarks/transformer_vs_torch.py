@@ -1,8 +1,10 @@
 """Our Transformer vs torch.nn.Transformer of the same size: training and greedy-decoding tokens/s.
 
 Both models get the same embeddings (scaled, sinusoidal positions), the same tied output layer,
-the same data and optimizer; runs are interleaved (ours, reference, ours, ...) and the best
-round is kept, so background load hits both alike.
+the same weights (copied from torch's into ours), the same data and optimizer; runs are interleaved
+(ours, reference, ours, ...) and the best round is kept, so background load hits both alike. Before
+timing, the run checks that the two give the same logits (fp32, to 1e-4) and that our cached greedy
+decoding writes the same tokens as our uncached one.
 
 Decoding: torch.nn.Transformer has no KV cache, so the usual way to decode with it re-runs the
 decoder over the whole prefix at every step. We report our cached decoding and, for the same
@@ -16,16 +18,19 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from common import check, check_close, mha_fastpath
 from torch import nn
 
 from seqlab.generation import greedy_search
 from seqlab.models import Transformer, TransformerConfig
 from seqlab.nn import ScaledEmbedding, SinusoidalPositionalEncoding
 from seqlab.training.trainer import native_bf16
+from tests.reference.torch_copy import copy_decoder_layer, copy_encoder_layer
 
 
 class TorchSeq2Seq(nn.Module):
-    """torch.nn.Transformer with the embeddings and generator of the paper, for a like-for-like run."""
+    """torch.nn.Transformer with the embeddings and generator of the paper, for a like-for-like run. Post-norm
+    as in the paper and ours: no final LayerNorm after the stacks (nn.Transformer always adds one)."""
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
@@ -33,6 +38,7 @@ class TorchSeq2Seq(nn.Module):
         self.positional = SinusoidalPositionalEncoding(cfg.d_model, cfg.max_len)
         self.core = nn.Transformer(cfg.d_model, cfg.n_heads, cfg.n_encoder_layers, cfg.n_decoder_layers,
                                    cfg.d_ff, cfg.dropout, batch_first=True)
+        self.core.encoder.norm = self.core.decoder.norm = None
         self.generator = nn.Linear(cfg.d_model, cfg.tgt_vocab_size, bias=False)
         self.generator.weight = self.embed.weight
         self.pad_id, self.label_smoothing = cfg.pad_id, cfg.label_smoothing
@@ -63,6 +69,30 @@ class TorchSeq2Seq(nn.Module):
             hidden = self.core.decoder(self._embed(out), memory, tgt_mask=causal, memory_key_padding_mask=pad)
             out = torch.cat([out, self.generator(hidden[:, -1]).argmax(-1, keepdim=True)], dim=1)
         return out[:, 1:]
+
+
+@torch.no_grad()
+def copy_into_ours(ours: Transformer, ref: TorchSeq2Seq) -> None:
+    """torch's weights into ours (the shared embedding = the tied generator, then every layer)."""
+    ours.encoder.embed.weight.copy_(ref.embed.weight)
+    for layer, ref_layer in zip(ours.encoder.layers, ref.core.encoder.layers, strict=True):
+        copy_encoder_layer(layer, ref_layer)
+    for layer, ref_layer in zip(ours.decoder.layers, ref.core.decoder.layers, strict=True):
+        copy_decoder_layer(layer, ref_layer)
+
+
+@torch.no_grad()
+def check_agreement(ours: Transformer, ref: TorchSeq2Seq, src: torch.Tensor, tgt_in: torch.Tensor,
+                    steps: int) -> str:
+    """fp32, eval mode: our logits = nn.Transformer's, and our greedy decoding cached = uncached."""
+    ours.eval(), ref.eval()
+    diff = check_close(ours(src, tgt_in), ref(src, tgt_in), "logits, ours vs nn.Transformer", tol=1e-4)
+    eos = ours.eos_id
+    ours.eos_id = -1  # every step decoded, none cut short
+    cached, uncached = greedy_search(ours, src, steps), greedy_search(ours, src, steps, use_cache=False)
+    ours.eos_id = eos
+    check(torch.equal(cached, uncached), "greedy decoding with the KV cache differs from decoding without it")
+    return f"logits = nn.Transformer's (max diff {diff:.1e}); greedy tokens cached = uncached"
 
 
 def _batch(cfg: TransformerConfig, batch: int, src_len: int, tgt_len: int, seed: int) -> dict[str, torch.Tensor]:
@@ -112,7 +142,8 @@ def _one_round(ours: Transformer, ref: TorchSeq2Seq, batch: dict, steps: int, sr
     rates["decode_ours_cached"] = _decode_rate(lambda: greedy_search(ours, src, dec_steps), n, bf16)
     rates["decode_ours_uncached"] = _decode_rate(lambda: greedy_search(ours, src, dec_steps, use_cache=False),
                                                  n, bf16)
-    rates["decode_torch"] = _decode_rate(lambda: ref.greedy(src, dec_steps, ours.bos_id), n, bf16)
+    with mha_fastpath(not bf16):
+        rates["decode_torch"] = _decode_rate(lambda: ref.greedy(src, dec_steps, ours.bos_id), n, bf16)
     ours.eos_id = eos
     return rates
 
@@ -128,10 +159,12 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
                                       max_len=256)
     ours = Transformer.from_config(cfg)
     ref = TorchSeq2Seq(cfg)
+    copy_into_ours(ours, ref)
     batch_size, src_len, tgt_len, steps = (16, 24, 24, 3) if quick else (32, 48, 48, 8)
     dec_batch, dec_steps = (8, 16) if quick else (32, 48)
     batch = _batch(cfg, batch_size, src_len, tgt_len, seed=1)
     src = _batch(cfg, dec_batch, src_len, 1, seed=2)["src"]
+    agreement = check_agreement(ours, ref, batch["src"], batch["tgt"][:, :-1], dec_steps)
     precisions = ["fp32"] + (["bf16"] if native_bf16(torch.device("cpu")) or force_bf16 else [])
     rows = []
     for precision in precisions:
@@ -153,7 +186,7 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
                              "pass --force-bf16 to time it anyway"})
     setup = {"model": "small preset (d=256, h=4, ff=1024, 3+3 layers, vocab 8000, tied)",
              "train_batch": f"{batch_size}x{src_len} -> {tgt_len}",
-             "decode": f"{dec_batch} sources x {dec_steps} steps"}
+             "decode": f"{dec_batch} sources x {dec_steps} steps", "check": agreement}
     for row in rows:
         row["setup"] = setup
     return rows

@@ -11,19 +11,16 @@ Tokens are the terms counted (the sum of the count matrix: 5.68 M on the 25,000 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
+from common import DATA_DIR, check
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from seqlab.data import load
 from seqlab.text.features import BagOfWords, TfIdf
-
-DATA_DIR = Path(os.environ.get("SEQLAB_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def _reviews(quick: bool) -> list[str]:
@@ -40,14 +37,13 @@ def _timed(fn: Callable[[], object]) -> tuple[object, float]:
 def _assert_same(ours: torch.Tensor, theirs, vocab: dict[str, int], their_vocab: dict[str, int], *,
                  exact: bool) -> None:
     """Same vocabulary, same sparsity pattern, same values (exactly for counts, to 1e-12 for TF-IDF)."""
-    assert vocab == their_vocab, "vocabularies differ"
+    check(vocab == their_vocab, "vocabularies differ")
     theirs.sort_indices()
-    assert np.array_equal(ours.crow_indices().numpy(), theirs.indptr), "row pointers differ"
-    assert np.array_equal(ours.col_indices().numpy(), theirs.indices), "columns differ"
+    check(np.array_equal(ours.crow_indices().numpy(), theirs.indptr), "row pointers differ")
+    check(np.array_equal(ours.col_indices().numpy(), theirs.indices), "columns differ")
     values, their_values = ours.values().numpy(), theirs.data
     same = np.array_equal(values, their_values) if exact else np.allclose(values, their_values, rtol=1e-12, atol=0)
-    assert same, "values differ"
-
+    check(same, "values differ")
 
 
 def _round(texts: list[str]) -> dict[str, float]:

@@ -1,7 +1,8 @@
 """The ``seqlab`` command line.
 
     seqlab demo [--out DIR] [--minutes M]
-    seqlab train CONFIG [--out DIR] [--data-dir D] [--resume] [--print-config] [--key.sub=value ...]
+    seqlab train CONFIG|RECIPE [--out DIR] [--data-dir D] [--resume] [--print-config] [--key.sub=value ...]
+    seqlab train --list                  (the recipes shipped with seqlab, by name)
     seqlab eval MODEL_DIR [--split test] [--data-dir D] [--out DIR] [--beam N] [--json]
     seqlab translate|predict MODEL_DIR [TEXT ...] [--file F]  (texts from standard input when none are given)
     seqlab generate MODEL_DIR [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
@@ -120,6 +121,16 @@ def _report(metrics: dict, out: Path) -> None:
 def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
     from seqlab.runner import default_out, load_run_config, train
 
+    if args.list:
+        from seqlab.config import recipe_names, recipe_summary
+
+        names = recipe_names()
+        width = max(map(len, names))
+        for name in names:
+            print(f"{name:<{width}}  {recipe_summary(name)}")
+        return
+    if args.config is None:
+        raise ConfigError("name a config file or a recipe (seqlab train --list shows the recipes)")
     overrides = _split_overrides(extra)
     if args.print_config:
         import yaml
@@ -234,10 +245,13 @@ def build_parser() -> _Parser:
     p.add_argument("--minutes", type=float, default=4.0, help="time budget for the whole run (default: 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    p = sub.add_parser("train", help="train from a YAML config, with --key.sub=value overrides",
-                       description="Train the recipe a config file describes (see configs/). Any config key "
-                       "can be overridden: --model.d_model=256 --train.steps=500.")
-    p.add_argument("config", help="YAML config file, e.g. configs/dates_transformer.yaml")
+    p = sub.add_parser("train", help="train from a YAML config or a recipe's name (--list shows them), with overrides",
+                       description="Train the recipe a config file describes (see configs/), or a recipe shipped "
+                       "with seqlab by its name (seqlab train sst2_nb; seqlab train --list shows them). Any "
+                       "config key can be overridden: --model.d_model=256 --train.steps=500.")
+    p.add_argument("config", nargs="?",
+                   help="YAML config file (configs/dates_transformer.yaml) or a recipe's name (dates_transformer)")
+    p.add_argument("--list", action="store_true", help="list the recipes shipped with seqlab and exit")
     p.add_argument("--out", help="run directory (default: runs/<config name>)")
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
     p.add_argument("--quiet", action="store_true", help="no progress bar: plain log lines, for log files")

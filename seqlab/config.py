@@ -113,6 +113,42 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+RECIPE_DIR = Path(__file__).parent / "recipes"  # shipped in the package; configs/ in the repository links here
+
+
+def recipe_names() -> list[str]:
+    """The recipes installed with seqlab, by name (``seqlab train NAME``)."""
+    return sorted(path.stem for path in RECIPE_DIR.glob("*.yaml"))
+
+
+def recipe_summary(name: str, width: int = 100) -> str:
+    """What a recipe trains, on what: the first sentence of its header comment, at most ``width`` characters."""
+    lines = []
+    for line in (RECIPE_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#") or line.startswith("#  "):  # the header ends at data or a usage line
+            break
+        lines.append(line[1:].strip())
+    text, depth = " ".join(lines), 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and (char == ";" or (char == "." and text[i + 1 : i + 2] in ("", " "))):
+            text = text[:i]
+            break
+    return text if len(text) <= width else text[: text.rfind(" ", 0, width - 1)] + " …"
+
+
+def find_config(config: str | Path) -> Path:
+    """A config file's path, or a recipe's name -> the file to read. An existing file wins over a recipe."""
+    path = Path(config)
+    if path.exists() or path.parent != Path(".") or path.suffix not in ("", ".yaml"):
+        return path  # a file (a missing one is reported by read_config_file, naming it)
+    recipe = RECIPE_DIR / f"{path.stem}.yaml"
+    if recipe.is_file():
+        return recipe
+    raise ConfigError(f"no config file or recipe named {str(config)!r} (recipes: {', '.join(recipe_names())}; "
+                      "seqlab train --list)")
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A YAML (or JSON, a subset of YAML) config file -> dict; errors name the file and line."""
     path = Path(path)

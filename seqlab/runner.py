@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from seqlab.config import apply_overrides, from_dict, read_config_file, to_dict
+from seqlab.config import apply_overrides, find_config, from_dict, read_config_file, to_dict
 from seqlab.errors import ConfigError
 from seqlab.tasks import get_task, task_names
 
@@ -21,8 +21,9 @@ def build_run_config(data: dict[str, Any] | Any, overrides: list[str] = ()) -> A
 
 
 def load_run_config(config: str | Path | dict | Any, overrides: list[str] = ()) -> Any:
-    """A YAML file, a dict or a typed config, plus overrides -> the task's typed RunConfig."""
-    data = read_config_file(config) if isinstance(config, str | Path) else config
+    """A YAML file, a recipe's name (``sst2_nb``), a dict or a typed config, plus overrides -> the task's
+    typed RunConfig."""
+    data = read_config_file(find_config(config)) if isinstance(config, str | Path) else config
     return build_run_config(data, overrides)
 
 
@@ -32,7 +33,7 @@ def default_out(config: str | Path | dict | Any) -> Path:
 
 def train(config: str | Path | dict | Any, out: str | Path | None = None, *, overrides: list[str] = (),
           data_dir: str | Path | None = None, progress: bool = True, resume: bool = False) -> dict:
-    """Train from a YAML file, a dict or a typed config; write the run directory; return its metrics.
+    """Train from a YAML file, a recipe's name, a dict or a typed config; write the run directory; return its metrics.
     With ``resume``, continue the run in ``out`` from its last checkpoint (the config must be the same)."""
     cfg = load_run_config(config, overrides)
     task = get_task(cfg.task)

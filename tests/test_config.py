@@ -68,11 +68,25 @@ def test_config_file_errors_name_file_and_line(tmp_path):
         build_run_config({"model": {}})
 
 
-def test_every_shipped_recipe_builds_its_typed_config():
+def _leaves(data: dict, prefix: str = ""):
+    """A nested config dict -> (dotted key, value) pairs."""
+    for key, value in data.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_every_shipped_recipe_builds_its_typed_config_with_every_value_it_sets():
     from pathlib import Path
 
     paths = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
     assert len(paths) >= 16
     for path in paths:
-        cfg = build_run_config(read_config_file(path))
-        assert cfg.task == read_config_file(path)["task"], path.name
+        data = read_config_file(path)
+        cfg = build_run_config(data)
+        resolved = dict(_leaves(to_dict(cfg)))
+        for key, value in _leaves(data):  # no value of the file is dropped or replaced by a default
+            expected = float(value) if isinstance(resolved[key], float) else value  # YAML reads 3e-4 as a string
+            assert resolved[key] == (list(expected) if isinstance(expected, tuple) else expected), f"{path.name}: {key}"
+        assert build_run_config(to_dict(cfg)) == cfg, path.name  # what a run directory's config.json reloads

@@ -4,10 +4,12 @@ lecture equations, greedy/beam search run with and without the explicit state pa
 
 import pytest
 import torch
+from torch import nn
 from torch.testing import assert_close
 
 from seqlab.generation import beam_search, greedy_search
 from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
+from seqlab.nn.attention import AdditiveScore, DotScore, GeneralScore
 from seqlab.nn.recurrent import last_hidden
 
 VARIANTS = [("gru", "none"), ("gru", "bahdanau"), ("lstm", "dot"), ("gru", "general"), ("lstm", "bahdanau")]
@@ -82,12 +84,91 @@ def test_maxout_readout_keeps_the_larger_of_each_pair():
     assert model.out.in_features == 4 and model.readout.out_features == 8
 
 
+def reference_decoder(model: RNNSeq2Seq, memory: torch.Tensor, mask: torch.Tensor, tgt_in: torch.Tensor) -> dict:
+    """The decoder of seqlab.models.seq2seq's docstring written out step by step, on the model's own weights,
+    with torch.nn's cells: logits (B, T, V), weights a_t (B, T, S), cell inputs x_t (B, T, I), and each step's
+    score query (B, T, H) with its energies e_tj (B, T, S), for checking the seqlab.nn score modules."""
+    cfg = model.config
+    cell = (nn.LSTMCell if cfg.cell == "lstm" else nn.GRUCell)(model.cell.input_size, cfg.hidden_size).double()
+    cell.load_state_dict(model.cell.state_dict())
+    first = torch.tanh(model.bridge(model.summary(memory, mask)))  # s_0 = tanh(W_b s)
+    state = tuple(first.chunk(2, dim=-1)) if cfg.cell == "lstm" else first
+    feed = memory.new_zeros(memory.size(0), cfg.hidden_size)  # h~_0 = 0
+    out: dict[str, list] = {"logits": [], "weights": [], "inputs": [], "queries": [], "energies": []}
+    for t in range(tgt_in.size(1)):
+        e = model.tgt_embed(tgt_in[:, t])  # (B, E)
+        if cfg.attention == "bahdanau":  # e_tj = v^T tanh(W_s s_{t-1} + W_h h_j + b), before the cell
+            query = state[0] if cfg.cell == "lstm" else state  # s_{t-1}
+            score = model.score
+            hidden = query @ score.W_s.weight.T  # (B, A)
+            keys = memory @ score.W_h.weight.T + score.W_h.bias  # (B, S, A)
+            energies = torch.tanh(hidden[:, None, :] + keys) @ score.v.weight[0]  # (B, S)
+        else:
+            x = torch.cat([e, feed], dim=-1) if cfg.input_feeding else e  # [y_emb; h~_{t-1}]
+            state = cell(x, state)
+            query = state[0] if cfg.cell == "lstm" else state  # s_t
+            if cfg.attention == "dot":  # s_t^T h_j
+                energies = torch.einsum("bh,bsh->bs", query, memory)
+            else:  # s_t^T W h_j
+                energies = torch.einsum("bh,hk,bsk->bs", query, model.score.W.weight, memory)
+        weights = torch.softmax(energies.masked_fill(~mask, float("-inf")), dim=-1)  # over real tokens only
+        context = torch.einsum("bs,bsk->bk", weights, memory)  # c_t = sum_j a_tj h_j
+        if cfg.attention == "bahdanau":
+            x = torch.cat([e, context], dim=-1)  # [y_emb; c_t]
+            state = cell(x, state)
+            s = state[0] if cfg.cell == "lstm" else state
+            feature = torch.cat([s, context, e], dim=-1)  # [s_t; c_t; e(y_{t-1})]
+        else:
+            feed = feature = torch.tanh(torch.cat([context, query], dim=-1) @ model.combine.weight.T)  # h~_t
+        for key, value in zip(out, [model.out(feature), weights, x, query, energies], strict=True):
+            out[key].append(value)
+    return {key: torch.stack(values, dim=1) for key, values in out.items()}
+
+
+ATTENTION_FORMULAS = [("gru", "bahdanau", {}), ("lstm", "bahdanau", {}), ("gru", "general", {}),
+                      ("lstm", "dot", {}), ("gru", "general", {"input_feeding": False}),
+                      ("gru", "dot", {"input_feeding": False})]
+
+
+@pytest.mark.parametrize("cell,attention,options", ATTENTION_FORMULAS)
+def test_decoder_steps_follow_the_attention_formulas(cell, attention, options):
+    model = tiny(cell, attention, **options)
+    src, tgt = batch()
+    memory, mask = model.encode(src)
+    expected = reference_decoder(model, memory, mask, tgt[:, :-1])
+    logits, [weights] = model.decode(tgt[:, :-1], memory, mask, need_weights=True)
+    assert_close(weights, expected["weights"])
+    assert_close(logits, expected["logits"])
+    inputs = []  # what the decoder's cell is fed at each step (the readable path calls the module)
+    model.config.fast = False
+    hook = model.cell.register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+    model.decode(tgt[:, :-1], memory, mask)
+    hook.remove()
+    assert_close(torch.stack(inputs, dim=1), expected["inputs"])
+
+
+@pytest.mark.parametrize("cell,attention,options", ATTENTION_FORMULAS)
+def test_seq2seq_scores_are_the_seqlab_nn_score_modules(cell, attention, options):
+    model = tiny(cell, attention, **options)
+    src, tgt = batch()
+    memory, mask = model.encode(src)
+    expected = reference_decoder(model, memory, mask, tgt[:, :-1])
+    score = DotScore() if attention == "dot" else model.score
+    assert isinstance(score, {"bahdanau": AdditiveScore, "general": GeneralScore, "dot": DotScore}[attention])
+    assert_close(score(expected["queries"], memory), expected["energies"])  # (B, T, S)
+
+
 def test_input_feeding_changes_the_luong_decoder():
     with_feed, without = tiny("gru", "general"), tiny("gru", "general", input_feeding=False)
     assert with_feed.cell.input_size == 8 + 12 and without.cell.input_size == 8
+    weights = with_feed.state_dict()
+    weights["cell.weight_ih"] = weights["cell.weight_ih"][:, :8]  # the embedding's columns: same weights otherwise
+    without.load_state_dict(weights)
     src, tgt = batch()
-    memory, mask = without.encode(src)
-    assert without.decode(tgt[:, :-1], memory, mask)[0].shape == (3, 4, 11)
+    memory, mask = with_feed.encode(src)
+    fed, plain = with_feed.decode(tgt[:, :-1], memory, mask)[0], without.decode(tgt[:, :-1], memory, mask)[0]
+    assert_close(fed[:, 0], plain[:, 0])  # h~_0 = 0: the first step is the same
+    assert (fed[:, 1:] - plain[:, 1:]).abs().amax(-1).min() > 1e-4  # from then on h~_{t-1} changes every step
 
 
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
