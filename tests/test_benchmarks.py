@@ -1,0 +1,49 @@
+"""The benchmarks' agreement checks can fail, and a failing benchmark fails ``benchmarks/run.py`` (CI runs it)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
+
+import run
+import transformer_vs_torch
+from common import BenchmarkMismatch, check_close
+
+from seqlab.models import Transformer, TransformerConfig
+
+
+def test_check_close_scales_the_tolerance_with_the_reference():
+    assert check_close(torch.tensor([100.0]), torch.tensor([100.005]), "x", tol=1e-4) == pytest.approx(0.005, 1e-3)
+    with pytest.raises(BenchmarkMismatch, match=r"x: max difference 0\.02 > tolerance 0\.0001"):
+        check_close(torch.tensor([100.0]), torch.tensor([100.02]), "x", tol=1e-4)
+
+
+def test_the_transformer_benchmark_checks_that_both_models_compute_the_same_function():
+    torch.manual_seed(0)
+    cfg = TransformerConfig.from_name("tiny", src_vocab_size=20, tgt_vocab_size=20, share_embeddings=True,
+                                      max_len=16)
+    ours, ref = Transformer.from_config(cfg), transformer_vs_torch.TorchSeq2Seq(cfg)
+    src, tgt = torch.randint(4, 20, (3, 6)), torch.randint(4, 20, (3, 5))
+    with pytest.raises(BenchmarkMismatch, match=r"logits, ours vs nn\.Transformer"):  # different weights
+        transformer_vs_torch.check_agreement(ours, ref, src, tgt, steps=4)
+    transformer_vs_torch.copy_into_ours(ours, ref)
+    assert "greedy tokens cached = uncached" in transformer_vs_torch.check_agreement(ours, ref, src, tgt, steps=4)
+
+
+def test_a_failing_benchmark_fails_the_run_after_the_others_ran(monkeypatch, tmp_path, capsys):
+    def disagrees(quick: bool, force_bf16: bool) -> list[dict]:
+        check_close(torch.zeros(2), torch.ones(2), "ours vs reference", tol=1e-4)
+        return []
+
+    def agrees(quick: bool, force_bf16: bool) -> list[dict]:
+        return [{"benchmark": "agrees", "what": "nothing", "precision": "fp32", "note": f"quick={quick}"}]
+
+    monkeypatch.setattr(run, "BENCHMARKS", {"disagrees": disagrees, "agrees": agrees})
+    monkeypatch.setattr(sys, "argv", ["run.py", "--quick", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="benchmarks failed: disagrees"):
+        run.main()
+    assert "FAILED disagrees" in capsys.readouterr().out
+    assert '"quick=True"' in (tmp_path / "agrees.json").read_text()
