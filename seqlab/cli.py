@@ -155,9 +155,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     this command prints the numbers and writes metrics.json (merged) and report.md into --out."""
     import shlex
 
-    from seqlab.api import check_run_dir, read_run_config
     from seqlab.report import scalar_metrics, text_table, write_report
-    from seqlab.tasks import get_task
+    from seqlab.tasks import check_run_dir, get_task, read_run_config
 
     _check_decoding(args)
     run_dir = check_run_dir(args.model_dir)
@@ -187,7 +186,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def cmd_predict(args: argparse.Namespace) -> None:
     """Translate (seq2seq), classify (label and probability) or tag (token/TAG) each input line."""
-    from seqlab.api import load
+    from seqlab.tasks import load_run as load
 
     _check_decoding(args)
     texts, from_stdin = _texts(args)
@@ -207,7 +206,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
-    from seqlab.api import check_run_dir, load, read_run_config
+    from seqlab.tasks import check_run_dir, read_run_config
+    from seqlab.tasks import load_run as load
 
     run_dir = check_run_dir(args.model_dir)
     model = load(run_dir)

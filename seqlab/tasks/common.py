@@ -6,8 +6,7 @@ import copy
 import json
 import random
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,12 +100,12 @@ def load_split(name: str, split: str, data_dir: str | Path | None, **options: An
 def fit_run(cfg: Any, model: nn.Module, batches: Any, out_dir: Path, started: float, *,
             evaluate_dev: Callable[[nn.Module], dict], save_vocab: Callable[[Path], None] | None = None,
             count_tokens: Callable[[dict], int] | None = None, progress: bool = True,
-            resume: bool = False) -> dict | None:
+            resume: bool = False, callbacks: Sequence = ()) -> dict | None:
     """The training half every task shares: the Trainer (checkpoints and logs in the run directory), config.json
     (checked against the saved one on --resume), the vocabulary, fit with early stopping on ``evaluate_dev``,
     the final weights. Returns the run facts; None on a non-main rank, which only trains."""
-    trainer = Trainer(model, cfg.train, cfg.optim, progress=progress, checkpoint_dir=out_dir / "checkpoints",
-                      log_dir=out_dir, count_tokens=count_tokens)
+    trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
+                      checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir, count_tokens=count_tokens)
     if not trainer.dist.is_main:
         trainer.fit(batches, None, resume=resume)
         return None
@@ -141,12 +140,6 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
 
 def move(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
-
-
-def warn_truncated(count: int, total: int, limit: int, what: str = "inputs") -> None:
-    if count:
-        warnings.warn(f"{count} of {total} {what} were longer than {limit} tokens and were truncated",
-                      stacklevel=3)
 
 
 def read_run_json(run_dir: Path, name: str) -> Any:

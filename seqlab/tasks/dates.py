@@ -9,24 +9,22 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from seqlab.api import Seq2SeqPredictor, check_run_dir, load
 from seqlab.data.collate import pad_sequences
 from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
-from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
-from seqlab.tasks.common import begin_run, prepare_run_dir
+from seqlab.tasks.common import begin_run, fit_run, write_metrics
+from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, StopAtTarget, TrainConfig, Trainer, save_weights
+from seqlab.training import OptimConfig, StopAtTarget, TrainConfig, load_weights
 from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
@@ -133,38 +131,28 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     callbacks = []
     if cfg.stop_at_dev_exact_match is not None:
         callbacks.append(StopAtTarget("exact_match", cfg.stop_at_dev_exact_match, patience=2))
-    trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
-                      checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir,
-                      count_tokens=lambda b: int((b["src"] != vocab.pad_id).sum() + (b["tgt"] != vocab.pad_id).sum()))
-    main = trainer.dist.is_main
-    prepare_run_dir(out_dir, cfg, resume=resume, write=main)
-    if main:
-        vocab.save(out_dir / "vocab.json")
-
     dev, test = held_out(cfg.data)
     batches = TrainingBatches(cfg, vocab, exclude={p.source.lower() for p in dev + test})
     dev_batch = encode_batch(dev, vocab)
 
     def evaluate_dev(m: Transformer) -> dict:
-        loss = m.loss(**{k: v.to(trainer.device) for k, v in dev_batch.items()}).item()
+        device = next(m.parameters()).device
+        loss = m.loss(**{k: v.to(device) for k, v in dev_batch.items()}).item()
         return {"exact_match": score(predictor, dev)[0], "loss": loss}
 
-    history = trainer.fit(batches, evaluate_dev, resume=resume)
-    if not main:
-        return {}
-    train_seconds = time.perf_counter() - started
-    save_weights(model, out_dir / "model.safetensors")
-    write_json(out_dir / "history.json", history)
+    def count_tokens(batch: dict) -> int:
+        return int((batch["src"] != vocab.pad_id).sum() + (batch["tgt"] != vocab.pad_id).sum())
 
+    facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
+                    save_vocab=lambda d: vocab.save(d / "vocab.json"), count_tokens=count_tokens,
+                    progress=progress, resume=resume, callbacks=callbacks)
+    if facts is None:
+        return {}
+    history = json.loads((out_dir / "history.json").read_text(encoding="utf-8"))
     metrics = score_test_set(predictor, test)  # fp32, as `seqlab eval` and `translate` run
     last_dev = next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None)
-    metrics.update(dev_exact_match=last_dev, steps=trainer.step, train_seconds=round(train_seconds, 1),
-                   parameters=sum(p.numel() for p in model.parameters()),
-                   precision=trainer.precision, device=str(trainer.device))
     write_plots(predictor, history, out_dir)
-    metrics["total_seconds"] = round(time.perf_counter() - started, 1)
-    write_json(out_dir / "metrics.json", metrics)
-    return metrics
+    return write_metrics(out_dir, metrics, facts, started, dev_exact_match=last_dev)
 
 
 def score_test_set(predictor: Seq2SeqPredictor, test: list[DatePair]) -> dict:
@@ -187,6 +175,16 @@ def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path)
     src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
     plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
                    title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")
+
+
+def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Seq2SeqPredictor:
+    try:
+        model = Transformer.from_config(cfg.model)
+    except ValueError as err:
+        raise SeqlabError(f"{run_dir / 'config.json'}: {err}") from err
+    load_weights(model, run_dir / "model.safetensors")
+    vocab = CharVocab.load(run_dir / "vocab.json")
+    return Seq2SeqPredictor(model.to(device).eval(), vocab, max_output_len=cfg.data.max_target_len, config=cfg)
 
 
 SPLITS = ("test", "validation")  # the fixed held-out sets, regenerated from the config's seeds
@@ -219,9 +217,11 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     The data are generated, so ``data_dir`` is not read (every task takes it)."""
     if split not in SPLITS:
         raise SeqlabError(f"unknown split {split!r} for the dates task (known: {', '.join(SPLITS)})")
-    run_dir = check_run_dir(run_dir)
-    out_dir = Path(out_dir) if out_dir is not None else run_dir
-    predictor = load(run_dir)
+    from seqlab.tasks import load_run
+
+    out_dir = Path(out_dir) if out_dir is not None else Path(run_dir)
+    predictor = load_run(run_dir)
+    run_dir = Path(run_dir)
     dev, test = held_out(predictor.config.data)
     pairs = test if split == "test" else dev
     accuracy, predictions = score(predictor, pairs, beam_size=beam_size)

@@ -200,10 +200,10 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Lan
 def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
     """Loss (nats/token), perplexity and bits per character on ``split``, and samples from the prompt."""
-    from seqlab.api import load
+    from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
-    lm: LanguageModel = load(run_dir)
+    lm: LanguageModel = load_run(run_dir)
     cfg = lm.config
     if split == "test" and cfg.data.dataset == "tinyshakespeare":
         split = "validation"  # Tiny Shakespeare has train and validation only (char-rnn's 90/10 split)

@@ -31,10 +31,10 @@ from seqlab.tasks.common import (
     load_split,
     move,
     read_run_json,
-    warn_truncated,
     write_metrics,
 )
 from seqlab.text import Vocab, word_tokenize
+from seqlab.text.encoders import warn_truncated
 from seqlab.text.vocab import CharVocab
 from seqlab.training import OptimConfig, TrainConfig, load_weights
 
@@ -303,11 +303,11 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tag
 def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
     """Token accuracy (and span F1 per entity type for NER); a confusion matrix of the tags."""
-    from seqlab.api import load
+    from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir
-    tagger: Tagger = load(run_dir)
+    tagger: Tagger = load_run(run_dir)
     cfg = tagger.config
     sentences = read_sentences(cfg.data, split, data_dir)
     predictions = tagger.predict_tags([s.tokens for s in sentences], warn=False)

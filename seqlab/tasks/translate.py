@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from seqlab.api import Seq2SeqPredictor
 from seqlab.data.collate import pad_sequences
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
@@ -29,6 +28,7 @@ from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
 from seqlab.models.transformer import Transformer, TransformerConfig
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, bucketed_loader, fit_run, load_split, read_run_json, write_metrics
+from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.subword import SubwordVocab, train_reversible
 from seqlab.training import OptimConfig, TrainConfig, load_weights
 
@@ -221,11 +221,11 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
     """BLEU and chrF (sacrebleu's, detokenised, case-sensitive) on a split, greedy and with ``beam_size``;
     the alignment plots of the example sentence."""
-    from seqlab.api import load
+    from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir is not None else run_dir
-    translator: Seq2SeqPredictor = load(run_dir)
+    translator: Seq2SeqPredictor = load_run(run_dir)
     cfg: RunConfig = translator.config
     pairs = read_pairs(cfg.data, split, data_dir)
     sources, references = [s for s, _ in pairs], [t for _, t in pairs]

