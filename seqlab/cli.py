@@ -220,10 +220,15 @@ def cmd_generate(args: argparse.Namespace) -> None:
         raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
     defaults = model.config.sample
     max_new = defaults.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens
-    samples = model.generate(args.prompt or args.prompt_option or "", max_new_tokens=max_new,
-                             temperature=defaults.temperature if args.temperature is None else args.temperature,
-                             top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n)
-    for i, sample in enumerate(samples):
+    prompt = args.prompt or args.prompt_option or ""
+    options = dict(max_new_tokens=max_new, top_k=args.top_k, top_p=args.top_p, seed=args.seed, stop=args.stop,
+                   temperature=defaults.temperature if args.temperature is None else args.temperature)
+    if args.n == 1:  # stream: each token is printed as it is generated
+        print(prompt, end="", flush=True)
+        model.generate(prompt, **options, on_text=lambda piece: print(piece, end="", flush=True))
+        print()
+        return
+    for i, sample in enumerate(model.generate(prompt, n=args.n, **options)):
         if i:
             print("\n" + "-" * 40)
         print(sample)
@@ -292,7 +297,9 @@ def build_parser() -> _Parser:
     p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
     p.add_argument("--top-p", type=float, default=None, help="sample within the top-p probability mass")
     p.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable sample")
-    p.add_argument("-n", type=int, default=1, help="number of samples")
+    p.add_argument("-n", type=int, default=1, help="number of samples (one sample streams as it is generated)")
+    p.add_argument("--stop", action="append", default=[], metavar="TEXT",
+                   help="stop a sample once its new text holds TEXT (repeatable)")
 
     from seqlab.data.cli import add_commands as add_data_commands
     from seqlab.text.cli import add_commands as add_text_commands

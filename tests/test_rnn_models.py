@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
+from seqlab.generation import generate
 from seqlab.models.rnn import (
     RNNClassifier,
     RNNClassifierConfig,
@@ -215,7 +216,7 @@ def test_greedy_generate_equals_feeding_the_whole_sequence():
     with torch.no_grad():
         model.head.weight.mul_(5)  # spread the logits so the greedy path varies
     prompt = torch.randint(0, V, (3, 4))
-    out = model.generate(prompt, 6, temperature=0)
+    out = generate(model, prompt, 6, temperature=0)
     assert out.shape == (3, 10) and torch.equal(out[:, :4], prompt)
     full, _ = model(out[:, :-1])  # teacher-forced logits over the generated sequence
     assert torch.equal(full[:, 3:].argmax(-1), out[:, 4:])  # each new token is the argmax of its prefix
@@ -224,8 +225,8 @@ def test_greedy_generate_equals_feeding_the_whole_sequence():
 def test_sampling_is_reproducible_with_a_generator():
     model = language_model()
     prompt = torch.randint(0, V, (2, 3))
-    a = model.generate(prompt, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(7))
-    b = model.generate(prompt, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(7))
+    a = generate(model, prompt, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(7))
+    b = generate(model, prompt, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(7))
     assert torch.equal(a, b) and a.shape == (2, 11)
     assert ((a >= 0) & (a < V)).all()
 
@@ -242,7 +243,7 @@ def test_tiny_lm_overfits_a_repeating_sequence():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.1 * first
-    out = model.eval().generate(torch.tensor([[2]]), 7, temperature=0)
+    out = generate(model.eval(), torch.tensor([[2]]), 7, temperature=0)
     assert out.tolist() == [[2, 3, 4, 0, 1, 2, 3, 4]]
 
 

@@ -144,6 +144,23 @@ def test_generate_cli_is_reproducible_with_a_seed(char_lm, capsys):
     assert capsys.readouterr().out == first and first.startswith("ROMEO:") and len(first.strip()) == 31
 
 
+def test_generate_cli_streams_what_the_api_returns_and_stops_at_a_stop_string(char_lm, capsys):
+    import seqlab
+
+    out = str(char_lm[0])
+    lm = seqlab.load(out)
+    expected = lm.generate("ROMEO:", max_new_tokens=40, seed=11, top_k=5)[0]
+    pieces = []
+    assert lm.generate("ROMEO:", max_new_tokens=40, seed=11, top_k=5, on_text=pieces.append)[0] == expected
+    assert "ROMEO:" + "".join(pieces) == expected and len(pieces) == 40  # one callback per token, in order
+    assert main(["generate", out, "--prompt", "ROMEO:", "--max-new-tokens", "40", "--seed", "11", "--top-k", "5"]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+    stop = expected[6:][10:12]  # two characters the free sample writes at its 11th and 12th steps
+    cut = expected[6:].index(stop) + len(stop)
+    stopped = lm.generate("ROMEO:", max_new_tokens=40, seed=11, top_k=5, stop=[stop])[0]
+    assert stopped == expected[: 6 + cut]
+
+
 def test_generate_rejects_unknown_characters_and_bad_sampling(char_lm, capsys):
     out = str(char_lm[0])
     assert main(["generate", out, "--prompt", "naïve ☃"]) == 2

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import torch
 
+from seqlab.generation.beam import Beams, length_penalty  # noqa: F401  (length_penalty: public here too)
+
 
 class Seq2SeqModel(Protocol):
     bos_id: int
@@ -24,11 +26,6 @@ class Seq2SeqModel(Protocol):
                last_only: bool = False) -> tuple: ...
     def start_decoding(self, memory: torch.Tensor, memory_mask: torch.Tensor, max_len: int) -> Any: ...
     def decode_step(self, tokens: torch.Tensor, state: Any, input_pos: torch.Tensor) -> torch.Tensor: ...
-
-
-def length_penalty(length: torch.Tensor, alpha: float) -> torch.Tensor:
-    """GNMT (Wu et al., 2016): lp(Y) = ((5 + |Y|) / 6)^alpha; alpha = 0 ranks by raw log-probability."""
-    return ((5.0 + length.float()) / 6.0) ** alpha
 
 
 class _StepLogits:
@@ -87,37 +84,18 @@ def beam_search(
     src (B, S) -> tokens (B, <= max_len), scores (B,) (length-normalised log-probabilities).
     A finished hypothesis stays in its beam with a frozen score (it may only be extended by <pad>).
     """
-    batch, k, device = src.size(0), beam_size, src.device
     memory, memory_mask = model.encode(src)
-    rows = torch.arange(batch, device=device).repeat_interleave(k)  # (B*K,) source row of each hypothesis
+    rows = torch.arange(src.size(0), device=src.device).repeat_interleave(beam_size)  # (B*K,) source of each
     step = _StepLogits(model, memory.index_select(0, rows), memory_mask.index_select(0, rows),
                        max_len, use_cache)
-    prefix = torch.full((batch * k, 1), model.bos_id, dtype=torch.long, device=device)
-    scores = torch.full((batch, k), float("-inf"), device=device)
-    scores[:, 0] = 0.0  # all beams start identical: expand only the first
-    finished = torch.zeros(batch * k, dtype=torch.bool, device=device)
-    lengths = torch.zeros(batch * k, dtype=torch.long, device=device)
+    start = torch.full((src.size(0), 1), model.bos_id, dtype=torch.long, device=src.device)
+    beams = Beams(start, beam_size, eos_id=model.eos_id, pad_id=model.pad_id)
     for _ in range(max_len):
-        log_probs = torch.log_softmax(step(prefix).float(), dim=-1)  # (B*K, V)
-        vocab = log_probs.size(-1)
-        log_probs[finished] = float("-inf")
-        log_probs[finished, model.pad_id] = 0.0
-        candidates = (scores.view(-1, 1) + log_probs).view(batch, k * vocab)  # (B, K*V)
-        scores, flat = candidates.topk(k, dim=-1)  # (B, K)
-        beam = flat // vocab
-        token = (flat % vocab).view(-1)  # (B*K,)
-        index = (beam + torch.arange(batch, device=device)[:, None] * k).view(-1)  # (B*K,)
-        step.reorder(index)
-        was_finished = finished.index_select(0, index)
-        lengths = lengths.index_select(0, index) + (~was_finished).long()
-        finished = was_finished | (token == model.eos_id)
-        prefix = torch.cat([prefix.index_select(0, index), token[:, None]], dim=1)
-        if finished.all():
+        step.reorder(beams.advance(step(beams.tokens)))
+        if beams.done:
             break
-    normalised = scores / length_penalty(lengths.view(batch, k), alpha)  # (B, K)
-    best = normalised.argmax(-1)  # (B,)
-    pick = best + torch.arange(batch, device=device) * k
-    return prefix[pick, 1:], normalised.gather(1, best[:, None]).squeeze(1)
+    tokens, scores = beams.best(alpha)
+    return tokens[:, 1:], scores
 
 
 def strip_special(tokens: torch.Tensor, eos_id: int, pad_id: int) -> list[list[int]]:

@@ -277,22 +277,21 @@ class RNNLanguageModel(nn.Module):
         logits, _ = self(inputs)
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
 
-    @torch.no_grad()
-    def generate(self, prompt: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """prompt (B, P) -> (B, P + max_new_tokens): read the prompt once, then sample one token at a time,
-        carrying the state. Call ``eval()`` first to switch dropout off; ``temperature=0`` is greedy."""
-        from seqlab.generation.sampling import sample_next
+    # -- the decoder-only protocol of seqlab.generation: the state is the recurrent (h, c) ----------------
 
-        if prompt.dim() != 2 or prompt.size(1) < 1:
-            raise ValueError(f"prompt must be (B, P) with P >= 1, got {tuple(prompt.shape)}")
+    def prefill(self, prompt: torch.Tensor, max_len: int) -> tuple[torch.Tensor, State]:
+        """prompt (B, P) -> logits (B, V) of the next token, state. A recurrent state has no length limit."""
         logits, state = self(prompt)  # (B, P, V)
-        tokens = [prompt]
-        for i in range(max_new_tokens):
-            nxt = sample_next(logits[:, -1], temperature=temperature, top_k=top_k, top_p=top_p,
-                              generator=generator)  # (B,)
-            tokens.append(nxt[:, None])
-            if i + 1 < max_new_tokens:
-                logits, state = self(nxt[:, None], state)  # (B, 1, V)
-        return torch.cat(tokens, dim=1)  # (B, P + N)
+        return logits[:, -1], state
+
+    def step(self, tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        """tokens (B, 1) -> logits (B, V), the state after them."""
+        logits, state = self(tokens, state)  # (B, 1, V)
+        return logits[:, -1], state
+
+    @staticmethod
+    def reorder_state(state: State, index: torch.Tensor) -> State:
+        """Rows ``index`` of the state (layers*directions, B, H), or of both h and c."""
+        if isinstance(state, tuple):
+            return tuple(s.index_select(1, index) for s in state)
+        return state.index_select(1, index)

@@ -10,7 +10,7 @@ loss is in nats per token (per character for ``level: char``; bits per character
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import torch
 
 from seqlab.data.collate import stream_batches
 from seqlab.errors import SeqlabError
+from seqlab.generation import generate
 from seqlab.models.rnn import RNNLanguageModel, RNNLMConfig
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
@@ -145,24 +146,35 @@ class LanguageModel:
                               + ", ".join(repr(t) for t in unknown[:5]))
         return ids
 
+    def piece(self, token_id: int) -> str:
+        """The text one generated token adds (a word level model puts a space before each word)."""
+        if self.level == "char":
+            return decode(self.vocab, [token_id])
+        word = self.vocab.decode([token_id])[0]
+        return "\n" if word == "<eos>" else f" {word}"
+
     @torch.no_grad()
     def generate(self, prompt: str = "", *, max_new_tokens: int = 200, temperature: float = 0.8,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                 n: int = 1) -> list[str]:
-        """``n`` continuations of ``prompt`` (the prompt included). An empty prompt starts from a newline."""
+                 n: int = 1, stop: Sequence[str] = (), on_text: Callable[[str], None] | None = None) -> list[str]:
+        """``n`` continuations of ``prompt`` (the prompt included), through seqlab.generation's loop. An empty
+        prompt starts from a newline. Each stops after ``max_new_tokens`` or once its new text holds a string of
+        ``stop``; ``on_text(piece)`` streams the text of the first continuation as it is generated."""
         if max_new_tokens < 1:
             raise SeqlabError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
         ids = self._prompt_ids(prompt or ("\n" if self.level == "char" else "<eos>"))
         device = next(self.model.parameters()).device
         generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
         prompt_ids = torch.tensor([ids] * n, device=device)
+        stream = None if on_text is None else (lambda tokens: on_text(self.piece(int(tokens[0]))))
         self.model.eval()
         try:
-            out = self.model.generate(prompt_ids, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                                      generator=generator)
+            out = generate(self.model, prompt_ids, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                           generator=generator, stop_strings=tuple(stop), pad_id=-1, on_token=stream,
+                           decode=lambda new: decode(self.vocab, new))
         except ValueError as err:
             raise SeqlabError(str(err)) from err
-        return [decode(self.vocab, row.tolist()) for row in out]
+        return [decode(self.vocab, [i for i in row.tolist() if i >= 0]) for row in out]
 
 
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,

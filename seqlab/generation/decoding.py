@@ -1,0 +1,133 @@
+"""One generation loop for every decoder-only model that writes text (the RNN language model, GPT, ...).
+
+A model takes part by offering two calls with explicit state (``DecoderOnlyLM``):
+
+    prefill(prompt (B, P), max_len) -> logits (B, V) of the token after the prompt, state
+    step(tokens (B, 1), state)      -> logits (B, V) of the next token, state
+    reorder_state(state, index)     -> the state of rows ``index`` (beam search keeps the best hypotheses)
+
+For a recurrent model the state is its (h, c); for a Transformer, its per-layer KV caches and position.
+The loop owns everything else: greedy, temperature / top-k / top-p sampling, beam search, stopping at
+<eos> or at stop strings, the length limit, and a per-token callback for streaming.
+
+Shapes: B batch, P prompt length, N new tokens, V vocabulary, K beam size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+
+from seqlab.generation.beam import Beams
+from seqlab.generation.sampling import sample_next
+
+
+class DecoderOnlyLM(Protocol):
+    def prefill(self, prompt: torch.Tensor, max_len: int) -> tuple[torch.Tensor, Any]: ...
+    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]: ...
+    def reorder_state(self, state: Any, index: torch.Tensor) -> Any: ...
+
+
+@dataclass
+class StopRule:
+    """When a row is done: it produced ``eos_id``, or its new text (``decode`` of the new ids) holds a stop string."""
+
+    eos_id: int | None = None
+    stop_strings: Sequence[str] = ()
+    decode: Callable[[list[int]], str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.stop_strings and self.decode is None:
+            raise ValueError("stop_strings need a decode function (ids -> text)")
+
+    def hit(self, new_ids: list[int]) -> bool:
+        if self.eos_id is not None and new_ids and new_ids[-1] == self.eos_id:
+            return True
+        if self.stop_strings:
+            text = self.decode(new_ids)
+            return any(s in text for s in self.stop_strings)
+        return False
+
+
+@torch.no_grad()
+def generate(
+    model: DecoderOnlyLM,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+    eos_id: int | None = None,
+    stop_strings: Sequence[str] = (),
+    decode: Callable[[list[int]], str] | None = None,
+    pad_id: int = 0,
+    on_token: Callable[[torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """prompt (B, P) -> (B, P + N), N <= max_new_tokens: sample (``temperature=0``: greedy) one token at a time.
+
+    A row stops at ``eos_id`` (kept) or once its new text holds a stop string; later positions hold ``pad_id``,
+    and the loop ends when every row has stopped. ``on_token(tokens (B,))`` is called after each step, with
+    ``pad_id`` for rows already stopped. Call ``model.eval()`` first to switch dropout off.
+    """
+    _check_prompt(prompt, max_new_tokens)
+    rule = StopRule(eos_id, stop_strings, decode)
+    logits, state = model.prefill(prompt, prompt.size(1) + max_new_tokens)
+    new = torch.empty((prompt.size(0), 0), dtype=torch.long, device=prompt.device)
+    done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
+    for i in range(max_new_tokens):
+        token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)  # (B,)
+        token = token.masked_fill(done, pad_id)
+        new = torch.cat([new, token[:, None]], dim=1)  # (B, i + 1)
+        if on_token is not None:
+            on_token(token)
+        done |= _stopped(rule, new, done)
+        if done.all() or i + 1 == max_new_tokens:
+            break
+        # rows that stopped feed id 0 (any valid id: their logits are never read), so pad_id may be -1
+        logits, state = model.step(token.masked_fill(done, 0)[:, None], state)  # (B, V)
+    return torch.cat([prompt, new], dim=1)
+
+
+def _stopped(rule: StopRule, new: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+    if rule.eos_id is None and not rule.stop_strings:
+        return done
+    return torch.tensor([bool(d) or rule.hit(row) for d, row in zip(done.tolist(), new.tolist(), strict=True)],
+                        device=done.device)
+
+
+@torch.no_grad()
+def beam_generate(
+    model: DecoderOnlyLM,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    beam_size: int = 4,
+    alpha: float = 0.0,
+    eos_id: int | None = None,
+    pad_id: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``beam_size`` most probable continuations, the best of them by log-probability / lp(length)
+    (GNMT penalty; ``alpha=0``: raw log-probability): prompt (B, P) -> tokens (B, P + N), scores (B,)."""
+    _check_prompt(prompt, max_new_tokens)
+    rows = torch.arange(prompt.size(0), device=prompt.device).repeat_interleave(beam_size)  # (B*K,)
+    logits, state = model.prefill(prompt.index_select(0, rows), prompt.size(1) + max_new_tokens)
+    beams = Beams(prompt, beam_size, eos_id=eos_id, pad_id=pad_id)
+    for i in range(max_new_tokens):
+        index = beams.advance(logits)
+        if beams.done or i + 1 == max_new_tokens:
+            break
+        state = model.reorder_state(state, index)
+        logits, state = model.step(beams.tokens[:, -1:], state)
+    return beams.best(alpha)
+
+
+def _check_prompt(prompt: torch.Tensor, max_new_tokens: int) -> None:
+    if prompt.dim() != 2 or prompt.size(1) < 1:
+        raise ValueError(f"prompt must be (B, P) with P >= 1, got {tuple(prompt.shape)}")
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
