@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from seqlab.data.collate import IGNORE_INDEX, pad_sequences, pad_with_mask
+from seqlab.data.collate import TaggingCollator, pad_sequences
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import SpanF1, token_accuracy
@@ -156,14 +156,15 @@ class TagItem(NamedTuple):
 
 @dataclass
 class TagCollator:
-    """TagItems -> ids, mask, labels (B, T), case (B, T) and chars (B, T, W) when the model uses them."""
+    """TagItems -> the shared TaggingCollator's ids, mask, labels (B, T), plus case (B, T) and chars (B, T, W)
+    when the model uses them."""
 
     pad_id: int
     char_pad_id: int | None  # None: no character features
 
     def __call__(self, batch: list[TagItem]) -> dict[str, torch.Tensor]:
-        ids, mask = pad_with_mask([item.words for item in batch], self.pad_id)
-        out = {"ids": ids, "mask": mask, "labels": pad_sequences([item.tags for item in batch], IGNORE_INDEX)}
+        out = TaggingCollator(self.pad_id)([(item.words, item.tags) for item in batch])
+        ids = out["ids"]
         if batch[0].case is not None:
             out["case"] = pad_sequences([item.case for item in batch], 0)
         if self.char_pad_id is not None:

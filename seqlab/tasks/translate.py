@@ -18,9 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from seqlab.data.collate import pad_sequences
+from seqlab.data.collate import Seq2SeqCollator
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf
@@ -32,7 +30,8 @@ from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.subword import SubwordVocab, train_reversible
 from seqlab.training import OptimConfig, TrainConfig, load_weights
 
-MODEL_TYPES = ("transformer", "rnn")
+# model_type -> the encoder-decoder family (each has from_config, loss, encode/decode and the decoding steps)
+MODELS: dict[str, type] = {"transformer": Transformer, "rnn": RNNSeq2Seq}
 VOCABS = ("bpe", "word")
 LANGUAGES = ("de", "en", "fr")
 # The alignment plots' sentence when the config names none: test2016 sentence 4 in the source language (the
@@ -94,8 +93,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=8000, batch_size=128, eval_every=1000))
 
     def __post_init__(self) -> None:
-        if self.model_type not in MODEL_TYPES:
-            raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        if self.model_type not in MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(MODELS)}, got {self.model_type!r}")
 
     @property
     def model(self) -> TransformerConfig | Seq2SeqConfig:
@@ -153,27 +152,16 @@ def build_model(cfg: RunConfig, vocabs: Vocabularies) -> Transformer | RNNSeq2Se
 
 
 def _model_class(cfg: RunConfig):
-    return Transformer if cfg.model_type == "transformer" else RNNSeq2Seq
-
-
-@dataclass
-class PairCollator:
-    pad_id: int
-
-    def __call__(self, batch: list[tuple[list[int], list[int]]]) -> dict[str, torch.Tensor]:
-        src = pad_sequences([s for s, _ in batch], self.pad_id)  # (B, S)
-        tgt = pad_sequences([t for _, t in batch], self.pad_id)  # (B, T+1): <bos> y <eos>
-        return {"src": src, "tgt": tgt}
+    return MODELS[cfg.model_type]
 
 
 def training_batches(cfg: RunConfig, vocabs: Vocabularies, pairs: list[tuple[str, str]]):
     """Length-bucketed batches of (source ids, <bos> target ids <eos>), cut to the model's limits."""
-    limit = cfg.data.max_tokens
-    items = [(vocabs.source.encode(s)[:limit], vocabs.target.encode(t, add_bos=True, add_eos=True)[: limit + 2])
-             for s, t in pairs]
-    items = [item for item in items if item[0] and len(item[1]) > 2]
-    return bucketed_loader(items, PairCollator(vocabs.target.pad_id), [len(s) for s, _ in items],
-                           cfg.train.batch_size, cfg.train.seed)
+    limit, target = cfg.data.max_tokens, vocabs.target
+    items = [(vocabs.source.encode(s)[:limit], target.encode(t)[:limit]) for s, t in pairs]
+    items = [item for item in items if item[0] and item[1]]
+    collate = Seq2SeqCollator(target.pad_id, target.bos_id, target.eos_id)
+    return bucketed_loader(items, collate, [len(s) for s, _ in items], cfg.train.batch_size, cfg.train.seed)
 
 
 def make_translator(model, vocabs: Vocabularies, cfg: RunConfig) -> Seq2SeqPredictor:
