@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from seqlab.data.collate import pad_sequences
+from seqlab.data.collate import Seq2SeqCollator
 from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
@@ -74,9 +74,9 @@ def build_vocab() -> CharVocab:
 
 
 def encode_batch(pairs: list[DatePair], vocab: CharVocab) -> dict[str, torch.Tensor]:
-    src = pad_sequences([vocab.encode(p.source) for p in pairs], vocab.pad_id)  # (B, S)
-    tgt = pad_sequences([vocab.encode(p.target, add_bos=True, add_eos=True) for p in pairs], vocab.pad_id)
-    return {"src": src, "tgt": tgt}  # tgt (B, T+1): <bos> y <eos>
+    """src (B, S), tgt (B, T+1) = <bos> y <eos>, through the shared Seq2SeqCollator."""
+    collate = Seq2SeqCollator(vocab.pad_id, vocab.bos_id, vocab.eos_id)
+    return collate([(vocab.encode(p.source), vocab.encode(p.target)) for p in pairs])
 
 
 @dataclass
