@@ -42,6 +42,13 @@ State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 # -- cells: one time step, from the lecture equations --------------------------------------------------
 
 
+
+def uniform_init(module: nn.Module, hidden_size: int) -> None:
+    """PyTorch's initialisation of recurrent weights and biases: U(-1/sqrt(H), 1/sqrt(H))."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for p in module.parameters():
+        nn.init.uniform_(p, -bound, bound)
+
 class _Cell(nn.Module):
     """One time step of a recurrent layer, parameters named and shaped as ``torch.nn.{RNN,LSTM,GRU}Cell``."""
 
@@ -61,9 +68,7 @@ class _Cell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch's initialisation
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        uniform_init(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"
@@ -222,9 +227,7 @@ class Recurrent(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size)  # PyTorch's initialisation
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        uniform_init(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         return (f"{self.cell}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "

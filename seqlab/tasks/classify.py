@@ -50,8 +50,8 @@ from seqlab.tasks.common import (
     split_off,
     write_metrics,
 )
-from seqlab.text import Vocab, word_tokenize
-from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir
+from seqlab.text import Vocab
+from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir, words
 from seqlab.training import OptimConfig, TrainConfig, load_weights, save_weights
 
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
@@ -116,11 +116,6 @@ class RunConfig:
 
 def clean(text: str) -> str:
     return _MARKUP.sub(" ", text)
-
-
-def words(text: str, lowercase: bool) -> list[str]:
-    text = clean(text)
-    return word_tokenize(text.lower() if lowercase else text)
 
 
 def check_texts(texts: list[str]) -> None:
@@ -247,7 +242,7 @@ def _load_mlp(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tupl
 
 def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder, Any]:
     if cfg.data.embeddings == "learned":
-        vocab = Vocab.build((words(ex.text, cfg.data.lowercase) for ex in train), min_freq=cfg.data.min_freq,
+        vocab = Vocab.build((words(ex.text, cfg.data.lowercase, clean) for ex in train), min_freq=cfg.data.min_freq,
                             max_size=cfg.data.max_vocab)
         encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size = len(vocab)

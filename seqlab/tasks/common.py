@@ -100,10 +100,11 @@ def load_split(name: str, split: str, data_dir: str | Path | None, **options: An
 def fit_run(cfg: Any, model: nn.Module, batches: Any, out_dir: Path, started: float, *,
             evaluate_dev: Callable[[nn.Module], dict], save_vocab: Callable[[Path], None] | None = None,
             count_tokens: Callable[[dict], int] | None = None, progress: bool = True,
-            resume: bool = False, callbacks: Sequence = ()) -> dict | None:
+            resume: bool = False, callbacks: Sequence = (), curve: dict | None = None) -> dict | None:
     """The training half every task shares: the Trainer (checkpoints and logs in the run directory), config.json
     (checked against the saved one on --resume), the vocabulary, fit with early stopping on ``evaluate_dev``,
-    the final weights. Returns the run facts; None on a non-main rank, which only trains."""
+    the final weights and learning curve (``curve``: plot_learning_curve's options). Returns the run facts; None on a
+    non-main rank, which only trains."""
     trainer = Trainer(model, cfg.train, cfg.optim, callbacks=callbacks, progress=progress,
                       checkpoint_dir=out_dir / "checkpoints", log_dir=out_dir, count_tokens=count_tokens)
     if not trainer.dist.is_main:
@@ -113,7 +114,7 @@ def fit_run(cfg: Any, model: nn.Module, batches: Any, out_dir: Path, started: fl
     if save_vocab is not None:
         save_vocab(out_dir)
     history = trainer.fit(batches, evaluate_dev, resume=resume)
-    return finish_training(trainer, model, history, out_dir, started)
+    return finish_training(trainer, model, history, out_dir, started, curve=curve)
 
 
 def write_metrics(out_dir: Path, metrics: dict, facts: dict, started: float, **extra: Any) -> dict:
@@ -123,14 +124,15 @@ def write_metrics(out_dir: Path, metrics: dict, facts: dict, started: float, **e
     return metrics
 
 
-def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float) -> dict:
+def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out_dir: Path, started: float, *,
+                    curve: dict | None = None) -> dict:
     """Save the final weights, history and learning_curve.png; the run facts every task's metrics.json carries."""
     from seqlab.viz import plot_learning_curve
 
     save_weights(model, out_dir / "model.safetensors")
     write_json(out_dir / "history.json", history)
     if history:
-        plot_learning_curve(history, out_dir / "learning_curve.png")
+        plot_learning_curve(history, out_dir / "learning_curve.png", **(curve or {}))
     # a resumed run counts the time trained before the resume too
     seconds = trainer.elapsed_before + time.perf_counter() - started
     return {"steps": trainer.step, "train_seconds": round(seconds, 1),

@@ -145,13 +145,13 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
 
     facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
                     save_vocab=lambda d: vocab.save(d / "vocab.json"), count_tokens=count_tokens,
-                    progress=progress, resume=resume, callbacks=callbacks)
+                    progress=progress, resume=resume, callbacks=callbacks, curve=CURVE)
     if facts is None:
         return {}
     history = json.loads((out_dir / "history.json").read_text(encoding="utf-8"))
     metrics = score_test_set(predictor, test)  # fp32, as `seqlab eval` and `translate` run
     last_dev = next((r["eval_exact_match"] for r in reversed(history) if "eval_exact_match" in r), None)
-    write_plots(predictor, history, out_dir)
+    plot_example_attention(predictor, out_dir)
     return write_metrics(out_dir, metrics, facts, started, dev_exact_match=last_dev)
 
 
@@ -168,10 +168,16 @@ def score_test_set(predictor: Seq2SeqPredictor, test: list[DatePair]) -> dict:
     }
 
 
+CURVE = {"metric": "exact_match", "title": "Date normalisation: Transformer learning curve"}
+
+
 def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path) -> None:
     """learning_curve.png (train and dev loss, dev exact match) and attention.png (one example)."""
-    plot_learning_curve(history, out_dir / "learning_curve.png", metric="exact_match",
-                        title="Date normalisation: Transformer learning curve")
+    plot_learning_curve(history, out_dir / "learning_curve.png", **CURVE)
+    plot_example_attention(predictor, out_dir)
+
+
+def plot_example_attention(predictor: Seq2SeqPredictor, out_dir: Path) -> None:
     src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
     plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
                    title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")

@@ -42,6 +42,12 @@ def _identity(text: str) -> str:
     return text
 
 
+def words(text: str, lowercase: bool, clean: Callable[[str], str] = _identity) -> list[str]:
+    """The word tokens a WordEncoder reads (and its vocabulary is built from)."""
+    text = clean(text)
+    return word_tokenize(text.lower() if lowercase else text)
+
+
 class WordEncoder:
     """Texts -> word ids of ``vocab``, truncated (with a warning) to ``max_tokens``. ``clean`` runs first
     (e.g. markup removal)."""
@@ -51,8 +57,7 @@ class WordEncoder:
         self.pad_id = vocab.pad_id
 
     def words(self, text: str) -> list[str]:
-        text = self.clean(text)
-        return word_tokenize(text.lower() if self.lowercase else text)
+        return words(text, self.lowercase, self.clean)
 
     def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
         token_lists = [self.words(t) for t in texts]
