@@ -56,3 +56,38 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, data: object) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_output_file(path: str | Path, *, flag: str = "--out") -> Path:
+    """A file a command is about to write: refuse (one line) a directory, or a parent path that is a file,
+    before any work is done."""
+    from seqlab.errors import SeqlabError
+
+    path = Path(path)
+    if path.is_dir():
+        raise SeqlabError(f"{flag} {path} is a directory; name a file to write")
+    _check_parents(path, flag)
+    return path
+
+
+def check_output_dir(path: str | Path, *, flag: str = "--out") -> Path:
+    """A directory a command is about to write into: refuse (one line) an existing file at the path or above it."""
+    from seqlab.errors import SeqlabError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SeqlabError(f"{flag} {path} is a file; name a directory")
+    _check_parents(path, flag)
+    return path
+
+
+def _check_parents(path: Path, flag: str) -> None:
+    from seqlab.errors import SeqlabError
+
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SeqlabError(f"{flag} {path}: {parent} is a file, not a directory")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise SeqlabError(f"{flag} {path}: cannot write into {parent} (permission denied)")
+            return
