@@ -120,11 +120,18 @@ def test_ner_crf_run_scores_spans_per_type(ner_crf, capsys):
     assert [p.split("/")[0] for p in printed] == ["Peter", "went", "to", "Paris"]
 
 
-def test_tagger_truncates_long_sentences_with_a_warning(ner_crf):
+def test_tagger_tags_long_sentences_in_windows_with_a_warning(ner_crf, capsys):
     tagger = seqlab.load(ner_crf[0])
-    with pytest.warns(UserWarning, match="truncated"):
-        tags = tagger.predict_tags([["word"] * 300])
-    assert len(tags[0]) == tagger.config.data.max_tokens
+    limit = tagger.config.data.max_tokens
+    sentence = ["Peter", "went", "to", "Paris", "."] * (limit // 5 + 10)  # longer than the limit
+    with pytest.warns(UserWarning, match="windows"):
+        tags = tagger.predict_tags([sentence])
+    assert len(tags[0]) == len(sentence)
+    assert tags[0][:limit] == tagger.predict_tags([sentence[:limit]])[0]  # the first window alone
+    with pytest.warns(UserWarning, match="windows"):
+        assert [tok for tok, _ in tagger.tag(" ".join(sentence))] == sentence
+    assert main(["predict", str(ner_crf[0]), " ".join(sentence)]) == 0
+    assert len(capsys.readouterr().out.split()) == len(sentence)
 
 
 def test_char_lm_run_reports_loss_and_samples(char_lm):

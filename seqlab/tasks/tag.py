@@ -11,6 +11,7 @@ learns what to do with the unknown words it will meet at test time.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -34,7 +35,6 @@ from seqlab.tasks.common import (
     write_metrics,
 )
 from seqlab.text import Vocab, word_tokenize
-from seqlab.text.encoders import warn_truncated
 from seqlab.text.vocab import CharVocab
 from seqlab.training import OptimConfig, TrainConfig, load_weights
 
@@ -209,13 +209,23 @@ class Tagger:
 
     @torch.no_grad()
     def predict_tags(self, sentences: list[list[str]], *, batch_size: int = 128, warn: bool = True) -> list[list[str]]:
+        """One tag per token. A sentence longer than ``data.max_tokens`` is tagged in consecutive windows of that
+        many tokens (each window read without the others' context), so every token gets a tag."""
         limit = self.config.data.max_tokens
-        if warn:
-            warn_truncated(sum(len(s) > limit for s in sentences), len(sentences), limit, "sentences")
         for i, s in enumerate(sentences, 1):
             if not s:
                 raise SeqlabError(f"input {i} is empty: give some words to tag")
-        sentences = [s[:limit] for s in sentences]
+        if warn and (long := sum(len(s) > limit for s in sentences)):
+            warnings.warn(f"{long} of {len(sentences)} sentences were longer than {limit} tokens and were tagged "
+                          f"in windows of {limit}", stacklevel=2)
+        windows = [(i, s[start : start + limit]) for i, s in enumerate(sentences) for start in range(0, len(s), limit)]
+        tags = self._decode([w for _, w in windows], batch_size)
+        out: list[list[str]] = [[] for _ in sentences]
+        for (i, _), window_tags in zip(windows, tags, strict=True):
+            out[i].extend(window_tags)
+        return out
+
+    def _decode(self, sentences: list[list[str]], batch_size: int) -> list[list[str]]:
         items = self._items(sentences)
         pad_chars = self.encoder.chars.pad_id if self.encoder.chars else None
         collate = TagCollator(self.encoder.words.pad_id, pad_chars)
