@@ -17,12 +17,15 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
+import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.io import check_output_dir, read_line_batches
 
 EXIT_USAGE = 2
 
@@ -51,52 +54,113 @@ def _split_overrides(extra: Sequence[str]) -> list[str]:
     return overrides
 
 
-def _texts(args: argparse.Namespace) -> tuple[list[str], bool]:
-    """The input texts, and whether they came line by line from standard input (where a blank line is
-    passed through as a blank output line, so outputs stay aligned with input lines)."""
-    if getattr(args, "file", None):
-        return _file_lines(Path(args.file)), False
+def _input_batches(args: argparse.Namespace) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (line number, text): the TEXT arguments, else the lines of --file, else standard input, all read
+    by one line reader (lines end at \\n only). A blank line answers with a blank line, so outputs stay aligned
+    with input lines. Checked before anything is loaded; the lines themselves are read as they arrive."""
+    if args.file and args.text:
+        raise SeqlabError("give the input as TEXT arguments or with --file, not both")
     if args.text:
         for i, text in enumerate(args.text, 1):
             if not text.strip():
                 raise SeqlabError(f"input {i} is empty: give some text")
-        return list(args.text), False
-    if sys.stdin is None or sys.stdin.isatty():
+        return iter([list(enumerate(args.text, 1))])
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise SeqlabError(f"--file {path}: {'not a regular file' if path.exists() else 'no such file'}")
+        return read_line_batches(path)
+    stdin = _stdin_reader()
+    if stdin is None:
         raise SeqlabError("no input text: pass TEXT arguments, --file FILE, or pipe lines on standard input")
-    lines = [line.rstrip("\r\n") for line in sys.stdin]
-    if not any(line.strip() for line in lines):
-        raise SeqlabError("no input text on standard input")
-    return lines, True
+    return read_line_batches(stdin, name="standard input")
 
 
-def _file_lines(path: Path) -> list[str]:
-    """One input per line of a UTF-8 file; an empty line is an error naming the file and line."""
+def _stdin_reader() -> int | Callable[[int], bytes] | None:
+    """Standard input when it is a pipe or a file (not a terminal), as a descriptor, or as a read function where
+    it has been replaced by a text stream (notebooks, tests)."""
+    stream = sys.stdin
+    if stream is None:
+        return None
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise SeqlabError(f"cannot read {path}: {err.strerror}") from err
-    except UnicodeDecodeError as err:
-        raise SeqlabError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            raise SeqlabError(f"{path}:{number}: empty line (one input per line; remove blank lines)")
-    if not lines:
-        raise SeqlabError(f"{path}: no input lines")
-    return lines
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        if not hasattr(stream, "read"):
+            return None
+        return lambda n: stream.read(n).encode("utf-8", "surrogateescape")
+    return None if os.isatty(fd) else fd
+
+
+def _answer_lines(batches: Iterator[list[tuple[int, str]]], answer: Callable[[list[str]], list[str]], *,
+                  what: str = "input text") -> None:
+    """Print one answer line per input line (``answer`` escapes what the model wrote), a batch at a time, flushed
+    as soon as it is ready."""
+    seen = False
+    for batch in batches:
+        texts = [text for _, text in batch if text.strip()]
+        outputs = iter(answer(texts) if texts else [])
+        for _, text in batch:
+            print(next(outputs) if text.strip() else "")
+        sys.stdout.flush()
+        seen = seen or bool(texts)
+    if not seen:
+        raise SeqlabError(f"no {what}: every line was empty")
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROLS_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str, *, keep_layout: bool = False) -> str:
+    """Model output is data: a control character (an ANSI escape, a carriage return, a line break in a one-line
+    answer) is shown as its escape (\\x1b, \\r, \\n) instead of reaching the terminal. ``keep_layout`` keeps
+    newlines and tabs (generated text has lines)."""
+    pattern = _CONTROLS_BUT_LAYOUT if keep_layout else _CONTROLS
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _check_decoding(args: argparse.Namespace) -> None:
-    if args.beam < 1:
-        raise SeqlabError(f"--beam must be at least 1, got {args.beam}")
     if not math.isfinite(getattr(args, "alpha", 0.0)):
         raise SeqlabError(f"--alpha must be a finite number, got {args.alpha}")
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must lie in {low}..{high:,}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float, *, open_low: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (math.isfinite(value) and (low < value if open_low else low <= value) and value <= high):
+            raise argparse.ArgumentTypeError(f"must lie in {'(' if open_low else '['}{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+MAX_BEAM = 64  # wider beams search no better (and often worse: Koehn & Knowles 2017) and cost beam x the time
+MAX_NEW_TOKENS = 100_000
+MAX_SAMPLES = 100
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from seqlab.runner import demo
 
+    check_output_dir(args.out)
     print(f"seqlab demo: date normalisation with a Transformer, up to {args.minutes:g} minutes, into {args.out}")
-    metrics = demo(args.out, minutes=args.minutes, progress=not args.quiet)
+    metrics = demo(args.out, minutes=args.minutes, progress=not args.quiet, overwrite=args.overwrite)
     _report(metrics, Path(args.out))
     print(f"\nTry: seqlab translate {args.out} \"4th of July 2019\"")
 
@@ -112,6 +176,8 @@ def _report(metrics: dict, out: Path) -> None:
         print(f"\nexact match on {metrics['n_test']} held-out test dates: {metrics['exact_match']:.4f}")
         print(f"{metrics['steps']} steps, {metrics['parameters']:,} parameters, {metrics['precision']} on "
               f"{metrics['device']}, {metrics['total_seconds']:.0f} s in all")
+        if metrics.get("stopped_by") == "time budget":
+            print("training was stopped by the time budget, not by convergence: a longer run (--minutes) does better")
         width = max(len(e["source"]) for e in metrics["examples"])
         for e in metrics["examples"]:
             print(f"  {e['source']:<{width}}  ->  {e['prediction']}")
@@ -145,7 +211,7 @@ def cmd_train(args: argparse.Namespace, extra: Sequence[str]) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     out = args.out or str(default_out(args.config))
     metrics = train(args.config, out, overrides=overrides, data_dir=args.data_dir, progress=not args.quiet,
-                    resume=args.resume)
+                    resume=args.resume, overwrite=args.overwrite)
     if metrics:  # rank 0 of a torchrun group reports; the other processes return nothing
         _report(metrics, Path(out))
 
@@ -158,14 +224,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from seqlab.report import scalar_metrics, text_table, write_report
     from seqlab.tasks import check_run_dir, get_task, read_run_config
 
-    _check_decoding(args)
     run_dir = check_run_dir(args.model_dir)
-    out = Path(args.out) if args.out else run_dir
-    if out.exists() and not out.is_dir():
-        raise SeqlabError(f"--out {out} is a file; the report needs a directory")
+    out = check_output_dir(args.out) if args.out else run_dir
     task = get_task(read_run_config(run_dir).task)
-    metrics, parts = task.evaluate(run_dir, split=args.split, data_dir=args.data_dir, beam_size=args.beam,
-                                   out_dir=out)
+    split = {"split": args.split} if args.split else {}  # else the task's held-out default
+    metrics, parts = task.evaluate(run_dir, **split, data_dir=args.data_dir, beam_size=args.beam, out_dir=out)
+    args.split = metrics.get("split", args.split or "test")
     command = ["seqlab", "eval", str(args.model_dir), "--split", args.split, "--beam", str(args.beam)]
     command += ["--out", str(args.out)] if args.out else []
     command += ["--data-dir", str(args.data_dir)] if args.data_dir else []
@@ -189,26 +253,28 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from seqlab.tasks import load_run as load
 
     _check_decoding(args)
-    texts, from_stdin = _texts(args)
+    batches = _input_batches(args)
     predictor = load(args.model_dir)
-    kept = [t for t in texts if t.strip()] if from_stdin else texts
     if hasattr(predictor, "translate"):
-        outputs = iter(predictor.translate(kept, beam_size=args.beam, alpha=args.alpha))
+        _answer_lines(batches, lambda texts: [escape_controls(out) for out in
+                                              predictor.translate(texts, beam_size=args.beam, alpha=args.alpha)])
     elif hasattr(predictor, "predict"):
-        outputs = iter(f"{label}\t{p:.4f}" for label, p in predictor.predict(kept))
+        _answer_lines(batches, lambda texts: [f"{escape_controls(str(label))}\t{p:.4f}"
+                                              for label, p in predictor.predict(texts)])
     elif hasattr(predictor, "tag"):
-        outputs = iter(" ".join(f"{tok}/{tag}" for tok, tag in predictor.tag(text)) for text in kept)
+        _answer_lines(batches, lambda texts: [" ".join(f"{escape_controls(tok)}/{tag}" for tok, tag in predictor.tag(t))
+                                              for t in texts])
     else:
         raise SeqlabError(f"{args.model_dir} holds a language model: use seqlab generate {args.model_dir} "
                           "--prompt TEXT")
-    for text in texts:
-        print(next(outputs) if text.strip() else "")
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
     from seqlab.tasks import check_run_dir, read_run_config
     from seqlab.tasks import load_run as load
 
+    if args.prompt and args.prompt_option:
+        raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
     run_dir = check_run_dir(args.model_dir)
     model = load(run_dir)
     if not hasattr(model, "generate"):
@@ -216,22 +282,38 @@ def cmd_generate(args: argparse.Namespace) -> None:
         use = "translate" if hasattr(model, "translate") else "predict"
         raise SeqlabError(f"{args.model_dir} holds a '{task}' model, which does not generate text; "
                           f"generate needs a language model (use: seqlab {use} {args.model_dir} TEXT)")
-    if args.prompt and args.prompt_option:
-        raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
     defaults = model.config.sample
     max_new = defaults.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens
-    prompt = args.prompt or args.prompt_option or ""
     options = dict(max_new_tokens=max_new, top_k=args.top_k, top_p=args.top_p, seed=args.seed, stop=args.stop,
                    temperature=defaults.temperature if args.temperature is None else args.temperature)
-    if args.n == 1:  # stream: each token is printed as it is generated
-        print(prompt, end="", flush=True)
-        model.generate(prompt, **options, on_text=lambda piece: print(piece, end="", flush=True))
-        print()
+    prompt = args.prompt or args.prompt_option
+    stdin = None if prompt else _stdin_reader()
+    if stdin is None:
+        _generate(model, prompt or "", args.n, options)
         return
-    for i, sample in enumerate(model.generate(prompt, n=args.n, **options)):
+    first = True  # one prompt per input line, each answered as soon as its line is read
+    for batch in read_line_batches(stdin, name="standard input"):
+        for _, line in batch:
+            if not first:
+                print("-" * 40)
+            _generate(model, line, args.n, options)
+            first = False
+    if first:  # nothing was piped in (e.g. </dev/null): sample from the empty prompt
+        _generate(model, "", args.n, options)
+
+
+def _generate(model, prompt: str, n: int, options: dict) -> None:
+    """One sample streams token by token as it is generated; several are printed as each batch completes."""
+    if n == 1:
+        print(escape_controls(prompt, keep_layout=True), end="", flush=True)
+        model.generate(prompt, **options,
+                       on_text=lambda piece: print(escape_controls(piece, keep_layout=True), end="", flush=True))
+        print(flush=True)
+        return
+    for i, sample in enumerate(model.generate(prompt, n=n, **options)):
         if i:
             print("\n" + "-" * 40)
-        print(sample)
+        print(escape_controls(sample, keep_layout=True), flush=True)
 
 
 def build_parser() -> _Parser:
@@ -240,6 +322,8 @@ def build_parser() -> _Parser:
     parser = _Parser(prog="seqlab", description="Sequence models from bag-of-words to Transformers: "
                      "train, evaluate and use them.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show Python's traceback for an error (also: SEQLAB_DEBUG=1; may follow the command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("demo", help="train the date-normalisation Transformer (no download) and report",
@@ -249,6 +333,7 @@ def build_parser() -> _Parser:
     p.add_argument("--out", default="runs/demo", help="run directory to write (default: runs/demo)")
     p.add_argument("--minutes", type=float, default=4.0, help="time budget for the whole run (default: 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true", help="replace the run --out already holds")
 
     p = sub.add_parser("train", help="train from a YAML config or a recipe's name (--list shows them), with overrides",
                        description="Train the recipe a config file describes (see configs/), or a recipe shipped "
@@ -262,6 +347,8 @@ def build_parser() -> _Parser:
     p.add_argument("--quiet", action="store_true", help="no progress bar: plain log lines, for log files")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint (exactly as if never stopped)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run --out already holds (without it, such a directory is refused)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config (YAML) and exit")
 
     p = sub.add_parser("eval", help="score a trained run on a split; write metrics.json, report.md and plots",
@@ -269,10 +356,11 @@ def build_parser() -> _Parser:
                        "and write the report (report.md, plots, metrics.json merged under eval_<split>_beam<N>) "
                        "into --out.")
     p.add_argument("model_dir")
-    p.add_argument("--split", default="test", help="which split to score (default: test; dates: test, validation)")
+    p.add_argument("--split", default=None,
+                   help="which split to score (default: test, or validation where the dataset has no test split)")
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
     p.add_argument("--out", help="directory for the report (default: MODEL_DIR)")
-    p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
+    p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1, help=f"beam size (1 = greedy, at most {MAX_BEAM})")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
 
     for name, text in [("translate", "map texts through a sequence-to-sequence model"),
@@ -283,8 +371,9 @@ def build_parser() -> _Parser:
         p.add_argument("model_dir")
         p.add_argument("text", nargs="*", help="input texts")
         p.add_argument("--file", help="a UTF-8 file with one input per line")
-        p.add_argument("--beam", type=int, default=1, help="beam size (1 = greedy)")
-        p.add_argument("--alpha", type=float, default=0.6, help="beam length penalty ((5+|Y|)/6)^alpha")
+        p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1,
+                       help=f"beam size (1 = greedy, at most {MAX_BEAM})")
+        p.add_argument("--alpha", type=_float_in(0, 10), default=0.6, help="beam length penalty ((5+|Y|)/6)^alpha")
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Continue a prompt with a trained language model (temperature, top-k and "
@@ -292,12 +381,16 @@ def build_parser() -> _Parser:
     p.add_argument("model_dir")
     p.add_argument("prompt", nargs="?", default="", help="text to continue (or --prompt)")
     p.add_argument("--prompt", dest="prompt_option", default="", help="text to continue")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="tokens to add (default: the model's, 300)")
-    p.add_argument("--temperature", type=float, default=None, help="0 = greedy; below 1 = safer (default 0.8)")
-    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, default=None, help="sample within the top-p probability mass")
-    p.add_argument("--seed", type=int, default=None, help="random seed, for a repeatable sample")
-    p.add_argument("-n", type=int, default=1, help="number of samples (one sample streams as it is generated)")
+    p.add_argument("--max-new-tokens", type=_int_in(0, MAX_NEW_TOKENS), default=None,
+                   help="tokens to add (default: the model's, 300)")
+    p.add_argument("--temperature", type=_float_in(0, 100), default=None,
+                   help="0 = greedy; below 1 = safer (default 0.8)")
+    p.add_argument("--top-k", type=_int_in(1, 2**31 - 1), default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=_float_in(0, 1, open_low=True), default=None,
+                   help="sample within the top-p probability mass")
+    p.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=None, help="random seed, for a repeatable sample")
+    p.add_argument("-n", type=_int_in(1, MAX_SAMPLES), default=1,
+                   help="number of samples (one sample streams as it is generated)")
     p.add_argument("--stop", action="append", default=[], metavar="TEXT",
                    help="stop a sample once its new text holds TEXT (repeatable)")
 
@@ -329,8 +422,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SEQLAB_DEBUG", "") not in ("", "0")
+    argv = [arg for arg in argv if arg != "--debug"]  # accepted anywhere, also after the command
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    try:
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as done:  # --help, --version, a usage error: argparse has printed it
+        return done.code if isinstance(done.code, int) else EXIT_USAGE
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
@@ -339,28 +438,51 @@ def _main(argv: Sequence[str] | None) -> int:
         extra = [arg for arg in extra if arg.startswith("-")]
     if extra and args.command != "train":
         parser.error(f"unrecognized arguments for {args.command}: {' '.join(extra)}")
-    commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
-                "generate": cmd_generate}
     _short_warnings(args.command)
     try:
-        if args.command == "train":
-            cmd_train(args, extra)
-        elif getattr(args, "handler", None) is not None:  # command groups: seqlab data ..., seqlab text ...
-            args.handler(args)
-        elif args.command in commands:
-            commands[args.command](args)
-        else:  # a command group named without its subcommand
-            parser.parse_args([args.command, "--help"])
-    except SeqlabError as err:
-        print(f"seqlab {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        _run(parser, args, extra)
+    except Exception as err:
+        if debug and not isinstance(err, SeqlabError | BrokenPipeError):
+            raise
+        return _report_error(args.command, err, debug)
     except KeyboardInterrupt:
         print(f"seqlab {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `seqlab ... | head` closed the pipe: not an error
+        return EXIT_INTERRUPTED
+    return 0
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_INTERNAL = 1
+
+
+def _run(parser: _Parser, args: argparse.Namespace, extra: list[str]) -> None:
+    commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
+                "generate": cmd_generate}
+    if args.command == "train":
+        cmd_train(args, extra)
+    elif getattr(args, "handler", None) is not None:  # command groups: seqlab data ..., seqlab text ...
+        args.handler(args)
+    elif args.command in commands:
+        commands[args.command](args)
+    else:  # a command group named without its subcommand
+        parser.parse_args([args.command, "--help"])
+
+
+def _report_error(command: str, err: Exception, debug: bool) -> int:
+    """One line on stderr for any error; the exit code says whose it was: 2 bad input (a SeqlabError, a file that
+    cannot be read or written), 128 + N a signal that stopped training after its checkpoint, 1 a fault of ours."""
+    from seqlab.errors import describe_error
+
+    if isinstance(err, BrokenPipeError):  # `seqlab ... | head` closed the pipe: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
         return 0
-    return 0
+    if debug and isinstance(err, SeqlabError):
+        traceback.print_exception(err, file=sys.stderr)
+    message, code = describe_error(err)
+    if code == EXIT_INTERNAL:
+        message += " (run with --debug for the traceback)"
+    print(f"seqlab {command}: error: {message}", file=sys.stderr)
+    return 128 + err.signal if getattr(err, "signal", None) else code
 
 
 if __name__ == "__main__":

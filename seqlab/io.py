@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -91,3 +92,64 @@ def _check_parents(path: Path, flag: str) -> None:
             if not os.access(parent, os.W_OK | os.X_OK):
                 raise SeqlabError(f"{flag} {path}: cannot write into {parent} (permission denied)")
             return
+
+
+# ---- input lines: --file and standard input read alike ------------------------------------------------
+
+MAX_LINE_BYTES = 1 << 24
+
+
+def read_line_batches(source: str | Path | int | Callable[[int], bytes], *, name: str | None = None,
+                      chunk: int = 1 << 16) -> Iterator[list[tuple[int, str]]]:
+    """(line number, text) batches from a file path, an open file descriptor (standard input: 0) or a
+    ``read(n) -> bytes`` function.
+
+    Lines end at ``\\n`` only (a trailing ``\\r`` is dropped), never at form feeds or U+2028 as
+    ``str.splitlines`` would, so outputs line up with input lines and error line numbers are right. Each batch
+    holds the complete lines that had arrived by one read, so a pipe with gaps gets each answer as soon as its
+    line is read while a file is processed in large batches. Invalid UTF-8 and binary input (a NUL byte) are a
+    one-line ``SeqlabError`` naming the line."""
+    from seqlab.errors import SeqlabError
+
+    label = name or ("standard input" if isinstance(source, int) else str(source))
+    opened = isinstance(source, str | Path)
+    try:
+        fd = os.open(source, os.O_RDONLY) if opened else source
+    except OSError as err:
+        raise SeqlabError(f"cannot read {label}: {err.strerror}") from err
+    read = source if callable(source) else lambda n: os.read(fd, n)
+    try:
+        if opened and not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SeqlabError(f"{label}: not a regular file")
+        number, pending = 0, b""
+        while True:
+            data = read(chunk)
+            lines = (pending + data).split(b"\n")
+            pending = lines.pop() if data else b""
+            if len(pending) > MAX_LINE_BYTES:
+                raise SeqlabError(f"{label}:{number + len(lines) + 1}: a line longer than {MAX_LINE_BYTES:,} bytes")
+            if not data and lines == [b""]:
+                lines = []
+            batch = []
+            for raw in lines:
+                number += 1
+                batch.append((number, _decode_line(raw, label, number)))
+            if batch:
+                yield batch
+            if not data:
+                return
+    finally:
+        if opened:
+            os.close(fd)
+
+
+def _decode_line(raw: bytes, label: str, number: int) -> str:
+    from seqlab.errors import SeqlabError
+
+    if b"\0" in raw:
+        raise SeqlabError(f"{label}:{number}: binary data (a NUL byte); expected UTF-8 text, one input per line")
+    try:
+        return raw.decode("utf-8").removesuffix("\r")
+    except UnicodeDecodeError as err:
+        raise SeqlabError(f"{label}:{number}: not UTF-8 text ({err.reason} at byte {err.start + 1} of the line)"
+                          ) from err

@@ -94,7 +94,7 @@ def test_stdin_blank_lines_stay_aligned_and_bad_beams_are_refused(run_dir, capsy
     lines = capsys.readouterr().out.split("\n")
     assert len(lines) == 4 and lines[1] == "" and lines[3] == ""  # 3 outputs, the blank one kept
     assert main(["translate", str(run_dir), "--beam", "0", "x"]) == 2
-    assert "--beam must be at least 1" in capsys.readouterr().err
+    assert "--beam: must lie in 1..64, got 0" in capsys.readouterr().err
 
 
 def test_damaged_run_directory_is_a_one_line_error(run_dir, tmp_path, capsys):
@@ -107,7 +107,7 @@ def test_damaged_run_directory_is_a_one_line_error(run_dir, tmp_path, capsys):
     assert "not a readable safetensors file" in capsys.readouterr().err
     (bad / "config.json").write_text("[1]")
     assert main(["translate", str(bad), "x"]) == 2
-    assert "a run config is a JSON object" in capsys.readouterr().err
+    assert "config.json: expected a JSON object" in capsys.readouterr().err
 
 
 def test_top_level_config_keys_can_be_overridden(tmp_path):

@@ -38,7 +38,7 @@ def test_eval_validation_split_into_another_directory_as_json(run_dir, tmp_path,
 
 @pytest.mark.parametrize("argv,message", [
     (["--split", "train"], "unknown split 'train' for the dates task (known: test, validation)"),
-    (["--beam", "0"], "--beam must be at least 1"),
+    (["--beam", "0"], "--beam: must lie in 1..64"),
 ])
 def test_bad_eval_arguments_are_one_line_and_exit_2(run_dir, argv, message, capsys):
     assert main(["eval", str(run_dir), *argv]) == 2

@@ -77,7 +77,7 @@ def test_classifier_truncates_long_inputs_with_a_warning(sst2_rnn):
 
 @pytest.mark.parametrize("argv,message", [
     (["   "], "input 1 is empty"),
-    (["--file", "missing.txt"], "cannot read missing.txt"),
+    (["--file", "missing.txt"], "--file missing.txt: no such file"),
 ])
 def test_predict_bad_input_is_one_line(sst2_rnn, argv, message, capsys):
     assert main(["predict", str(sst2_rnn[0]), *argv]) == 2
@@ -85,11 +85,16 @@ def test_predict_bad_input_is_one_line(sst2_rnn, argv, message, capsys):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_predict_file_with_an_empty_line_names_the_line(sst2_rnn, tmp_path, capsys):
-    batch = tmp_path / "texts.txt"
-    batch.write_text("good\n\nbad\n")
+def test_predict_file_lines_end_at_newlines_only_and_blank_lines_stay_blank(sst2_rnn, tmp_path, capsys):
+    batch = tmp_path / "texts.txt"  # a form feed and U+2028 inside lines (str.splitlines would split there)
+    batch.write_text("good\fmovie\n\nbad\u2028film\r\n", encoding="utf-8")
+    assert main(["predict", str(sst2_rnn[0]), "--file", str(batch)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[3] == ""  # 3 answers, the blank line answered blank
+    assert all(line.split("\t")[0] in ("positive", "negative") for line in (lines[0], lines[2]))
+    batch.write_bytes(b"good\n\xff bad\n")
     assert main(["predict", str(sst2_rnn[0]), "--file", str(batch)]) == 2
-    assert f"{batch}:2: empty line" in capsys.readouterr().err
+    assert f"{batch}:2: not UTF-8 text" in capsys.readouterr().err
 
 
 def test_eval_classifier_writes_report(sst2_rnn, data_dir, tmp_path, capsys):
@@ -173,7 +178,7 @@ def test_generate_rejects_unknown_characters_and_bad_sampling(char_lm, capsys):
     assert main(["generate", out, "--prompt", "naïve ☃"]) == 2
     assert "never saw" in capsys.readouterr().err
     assert main(["generate", out, "--prompt", "To", "--top-p", "1.5"]) == 2
-    assert "top_p" in capsys.readouterr().err
+    assert "--top-p: must lie in (0, 1]" in capsys.readouterr().err
     assert main(["predict", out, "To be"]) == 2
     assert "seqlab generate" in capsys.readouterr().err
 

@@ -13,15 +13,15 @@ Task modules are imported on first use, so `seqlab data ...` and `--help` never 
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from seqlab.errors import SeqlabError
+from seqlab.tasks.rundir import RUN_FILES, check_run_dir, read_run_config
 
-RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
+__all__ = ["RUN_FILES", "Task", "check_run_dir", "get_task", "load_run", "read_run_config", "task_names"]
 
 # task name -> the module that defines it (imported lazily)
 _MODULES = {"dates": "seqlab.tasks.dates", "classify": "seqlab.tasks.classify", "tag": "seqlab.tasks.tag",
@@ -49,35 +49,11 @@ def get_task(name: str) -> Task:
                 load=module.load_predictor)
 
 
-def check_run_dir(run_dir: str | Path) -> Path:
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise SeqlabError(f"{run_dir}: no such model directory")
-    for name in RUN_FILES:
-        if not (run_dir / name).is_file():
-            raise SeqlabError(f"{run_dir}: missing {name} (is this a directory written by seqlab train/demo?)")
-    return run_dir
-
-
-def read_run_config(run_dir: str | Path) -> Any:
-    """config.json -> the task's typed run config."""
-    from seqlab.config import from_dict
-
-    path = Path(run_dir) / "config.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SeqlabError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
-    if not isinstance(data, dict):
-        raise SeqlabError(f"{path}: a run config is a JSON object")
-    return from_dict(get_task(data.get("task", "")).RunConfig, data)
-
-
 def load_run(run_dir: str | Path, *, device: str = "cpu") -> Any:
     """A trained run directory -> its task's predictor (what ``seqlab.load`` returns)."""
     run_dir = check_run_dir(run_dir)
     cfg = read_run_config(run_dir)
     try:
         return get_task(cfg.task).load(run_dir, cfg, device=device)
-    except (ValueError, KeyError, json.JSONDecodeError) as err:
-        raise SeqlabError(f"{run_dir}: damaged or incompatible run files ({err})") from err
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:  # e.g. a vocab.json of wrong types
+        raise SeqlabError(f"{run_dir}: damaged or incompatible run files ({type(err).__name__}: {err})") from err

@@ -50,9 +50,10 @@ from seqlab.tasks.common import (
     split_off,
     write_metrics,
 )
+from seqlab.tasks.rundir import read_run_text, weights_file
 from seqlab.text import Vocab
 from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir, words
-from seqlab.training import OptimConfig, TrainConfig, load_weights, save_weights
+from seqlab.training import OptimConfig, TrainConfig, load_weights, read_tensors, save_weights
 
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
 LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
@@ -207,9 +208,7 @@ def _build_nb(cfg: RunConfig, train: list, n_classes: int) -> tuple[Any, BoWFeat
 
 
 def _load_nb(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[Any, BoWFeatures]:
-    from safetensors.torch import load_file
-
-    model = MultinomialNB.from_state_dict(load_file(str(run_dir / "model.safetensors")), alpha=cfg.nb.alpha)
+    model = MultinomialNB.from_state_dict(read_tensors(weights_file(run_dir)), alpha=cfg.nb.alpha)
     return model, BoWFeatures.from_dict(data)
 
 
@@ -268,7 +267,7 @@ def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tupl
     model = RNNClassifier.from_config(cfg.rnn)
     load_weights(model, run_dir / "model.safetensors")
     if data.get("type") == "wordpiece":
-        tokenizer = (run_dir / data["tokenizer"]).read_text(encoding="utf-8")
+        tokenizer = read_run_text(run_dir, data["tokenizer"])
         return model, WordPieceEncoder(tokenizer, cfg.data.max_tokens, clean=clean)
     return model, WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -17,40 +16,18 @@ from torch.utils.data import DataLoader
 from seqlab.config import to_dict
 from seqlab.data.collate import BucketBatchSampler
 from seqlab.errors import SeqlabError
-from seqlab.io import write_json
+from seqlab.io import check_output_dir, write_json
+from seqlab.tasks.rundir import check_resumable, read_run_json  # noqa: F401  (the tasks import it from here)
 from seqlab.training import Trainer, save_weights, seed_everything
-
-# Keys a resumed run may change: how long it runs, how it reports, where it runs. Anything else (model,
-# data, optimiser, batch) would make the "resumed" run a different one.
-RESUMABLE_CHANGES = {"train.steps", "train.max_minutes", "train.log_every", "train.eval_every",
-                     "train.checkpoint_every", "train.device", "data.example"}
-
-
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        return {k: v for key, value in data.items() for k, v in _flatten(value, f"{prefix}{key}.").items()}
-    return {prefix.rstrip("."): data}
 
 
 def prepare_run_dir(out_dir: str | Path, cfg: Any, *, resume: bool = False, write: bool = True) -> Path:
     """Create ``out_dir`` and write config.json; with ``resume``, first check that config.json there
     describes the same run (naming the first key that differs)."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SeqlabError(f"--out {out_dir} is a file; a run needs a directory")
+    out_dir = check_output_dir(out_dir)
     config = to_dict(cfg)
     if resume:
-        saved_path = out_dir / "config.json"
-        if not saved_path.is_file():
-            raise SeqlabError(f"nothing to resume in {out_dir}: no config.json (was the run ever started there?)")
-        saved, now = _flatten(json.loads(saved_path.read_text(encoding="utf-8"))), _flatten(config)
-        changed = sorted(k for k in saved.keys() | now.keys()
-                         if saved.get(k) != now.get(k) and k not in RESUMABLE_CHANGES)
-        if changed:
-            key = changed[0]
-            raise SeqlabError(f"--resume: config key '{key}' is {now.get(key)!r} but the run in {out_dir} was "
-                              f"started with {saved.get(key)!r}; only {', '.join(sorted(RESUMABLE_CHANGES))} "
-                              "may change")
+        check_resumable(out_dir, config)
     if write:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_json(out_dir / "config.json", config)
@@ -135,19 +112,10 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
         plot_learning_curve(history, out_dir / "learning_curve.png", **(curve or {}))
     # a resumed run counts the time trained before the resume too
     seconds = trainer.elapsed_before + time.perf_counter() - started
-    return {"steps": trainer.step, "train_seconds": round(seconds, 1),
+    return {"steps": trainer.step, "stopped_by": trainer.stop_reason, "train_seconds": round(seconds, 1),
             "parameters": sum(p.numel() for p in model.parameters()), "precision": trainer.precision,
             "device": str(trainer.device)}
 
 
 def move(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
-
-
-def read_run_json(run_dir: Path, name: str) -> Any:
-    """A JSON file of a run directory (vocab.json ...), with an error naming it when it is damaged."""
-    path = run_dir / name
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise SeqlabError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from seqlab.data import describe
 from seqlab.data.collate import stream_batches
 from seqlab.errors import SeqlabError
 from seqlab.generation import generate
@@ -209,16 +210,17 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Lan
     return LanguageModel(model.to(device).eval(), vocab, cfg)
 
 
-def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
+def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
-    """Loss (nats/token), perplexity and bits per character on ``split``, and samples from the prompt."""
+    """Loss (nats/token), perplexity and bits per character on ``split`` (default: test where the dataset has one,
+    else validation; a split the dataset lacks is refused, naming those it has), and samples from the prompt."""
     from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
     lm: LanguageModel = load_run(run_dir)
     cfg = lm.config
-    if split == "test" and cfg.data.dataset == "tinyshakespeare":
-        split = "validation"  # Tiny Shakespeare has train and validation only (char-rnn's 90/10 split)
+    if split is None:  # Tiny Shakespeare has train and validation only (char-rnn's 90/10 split)
+        split = "test" if "test" in describe(cfg.data.dataset).splits else "validation"
     ids = encode(lm.vocab, read_stream(cfg.data.dataset, split, data_dir))
     loss = stream_loss(lm.model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
     s = cfg.sample

@@ -51,6 +51,16 @@ def load_weights(model: nn.Module, path: str | Path) -> None:
                           f"unexpected {sorted(unexpected)[:3]})")
 
 
+def read_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; a damaged or foreign file is a one-line error naming it."""
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise SeqlabError(f"{path}: not a readable safetensors file ({err})") from err
+
+
 # ---- training checkpoints -------------------------------------------------------------------------------
 
 def _unique_tensors(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

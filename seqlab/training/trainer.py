@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -43,7 +44,12 @@ __all__ = ["Callback", "OptimConfig", "StopAtTarget", "TrainConfig", "Trainer", 
 
 
 class TrainingStopped(SeqlabError):
-    """Training ended early on purpose (non-finite loss, a signal); a checkpoint was written first."""
+    """Training ended early on purpose (non-finite loss, a signal); a checkpoint was written first.
+    ``signal`` is the signal's number when one stopped it (the CLI exits with 128 + it, as shells expect)."""
+
+    def __init__(self, message: str, *, signal: int | None = None):
+        super().__init__(message)
+        self.signal = signal
 
 
 def resolve_device(name: str) -> torch.device:
@@ -125,6 +131,7 @@ class StopAtTarget(Callback):
         self.hits = self.hits + 1 if metrics.get(self.metric, float("-inf")) >= self.target else 0
         if self.hits >= self.patience:
             trainer.should_stop = True
+            trainer.stop_reason = f"{self.metric} reached {self.target:g}"
 
     def state_dict(self) -> dict:
         return {"hits": self.hits}
@@ -212,6 +219,7 @@ class Trainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.history: list[dict] = []  # one record per log point and per evaluation
         self.should_stop = False
+        self.stop_reason: str | None = None  # why fit() ended: "steps", "time budget", "early stopping", ...
         self.last_eval_step = -1
         self.nonfinite_in_a_row = 0
         self.elapsed_before = 0.0  # seconds trained before a resume
@@ -330,6 +338,7 @@ class Trainer:
                 log.info("early stopping at step %d: best %s=%g at step %d", self.step, cfg.metric,
                          self.best["value"], self.best["step"])
                 self.should_stop = True
+                self.stop_reason = "early stopping"
 
     def _keep_best_weights(self) -> None:
         if self.checkpoint_dir is not None:
@@ -441,6 +450,7 @@ class Trainer:
         """
         if resume:
             self.load_checkpoint()
+            self._announce(f"resumed from step {self.step} of {self.config.steps} ({self.checkpoint_path})")
         self.run_log = RunLog(self.log_dir, tensorboard=self.tensorboard,
                               resume_step=self.step if resume else None) if self.dist.is_main else None
         iterator = self._epoch_batches(batches, self.batch_in_epoch)
@@ -460,7 +470,7 @@ class Trainer:
     def _loop(self, batches: Iterable[Batch], iterator: Iterator[Batch],
               evaluate: Callable[[nn.Module], dict] | None) -> None:
         cfg = self.config
-        self._started = time.perf_counter()
+        self._started, self._first_step = time.perf_counter(), self.step
         deadline = self._started + cfg.max_minutes * 60 - self.elapsed_before if cfg.max_minutes else math.inf
         window = {"loss": 0.0, "steps": 0, "items": 0, "since": time.perf_counter()}
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", disable=not self.progress,
@@ -468,6 +478,8 @@ class Trainer:
         while self.step < cfg.steps:
             if ddp.any_rank(self.should_stop or time.perf_counter() > deadline or self._signals.received is not None,
                             self.dist, self.device):
+                if self.stop_reason is None and self._signals.received is None:
+                    self.stop_reason = "callback" if self.should_stop else "time budget"
                 break
             batch, iterator = self._next_batch(batches, iterator)
             if batch is None:
@@ -483,6 +495,8 @@ class Trainer:
             window["steps"] += 1
             window["items"] += items
             bar.update(1)
+            if deadline < math.inf:
+                self._project_bar(bar, deadline)
             if self.step % cfg.log_every == 0:
                 self._log_point(record, window, bar)
             if evaluate is not None and self.step % cfg.eval_every == 0 and self.dist.is_main:
@@ -497,11 +511,36 @@ class Trainer:
             where = self.save_checkpoint()
             name = signal.Signals(self._signals.received).name
             raise TrainingStopped(f"{name} at step {self.step}: " + (
-                f"checkpoint saved to {where}; continue with --resume" if where else "no checkpoint_dir, not saved"))
+                f"checkpoint saved to {where}; continue with --resume" if where else "no checkpoint_dir, not saved"),
+                signal=self._signals.received)
+        self.stop_reason = self.stop_reason or ("steps" if self.step >= cfg.steps else "data ran out")
+        if self.stop_reason == "time budget":
+            self._announce(f"stopped by the time budget (train.max_minutes={cfg.max_minutes:g}) at step {self.step} "
+                           f"of {cfg.steps}, before the planned steps ran out")
         if evaluate is not None and self.last_eval_step != self.step and self.dist.is_main:
             self.evaluate(evaluate)
         self.save_checkpoint()
         self._restore_best()
+
+    def _project_bar(self, bar: tqdm, deadline: float) -> None:
+        """With a time budget, the bar's end (and so its ETA) is the step the budget will reach, if sooner."""
+        trained = time.perf_counter() - self._started
+        done = self.step - self._first_step
+        if done >= 5:
+            reachable = self.step + int(max(deadline - time.perf_counter(), 0) * done / trained)
+            total = min(self.config.steps, max(reachable, self.step))
+            if total != bar.total and not bar.disable:
+                bar.total = total
+                bar.refresh()
+
+    def _announce(self, message: str) -> None:
+        """A one-line notice for the user: beside the progress bar, or in the log when there is none."""
+        if not self.dist.is_main:
+            return
+        if self.progress:
+            tqdm.write(message, file=sys.stderr)
+        else:
+            log.info(message)
 
     def _log_point(self, record: dict, window: dict, bar: tqdm) -> None:
         now = time.perf_counter()
