@@ -8,7 +8,7 @@ from typing import Any
 
 from seqlab.config import apply_overrides, find_config, from_dict, read_config_file, to_dict
 from seqlab.errors import ConfigError
-from seqlab.tasks import get_task, task_names
+from seqlab.tasks import get_task, run_config_class, task_names
 from seqlab.tasks.rundir import claim_run_dir
 
 
@@ -18,7 +18,7 @@ def build_run_config(data: dict[str, Any] | Any, overrides: list[str] = ()) -> A
     data = apply_overrides(data, list(overrides))
     if "task" not in data:
         raise ConfigError(f"the config names no task (add 'task: NAME', one of: {', '.join(task_names())})")
-    return from_dict(get_task(data["task"]).RunConfig, data)
+    return from_dict(run_config_class(data["task"]), data)
 
 
 def load_run_config(config: str | Path | dict | Any, overrides: list[str] = ()) -> Any:

@@ -25,17 +25,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.models.config import INPUTS, BoWFeaturesConfig, BoWMLPConfig  # noqa: F401  (re-exported)
 from seqlab.nn.sparse import SparseLinear, as_features, bow_matmul, csr_rows, csr_transpose
 from seqlab.text.features import BagOfWords, TfIdf
 
-INPUTS = ("tfidf", "counts", "binary")
 
 def _classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean loss: binary cross-entropy on one logit (N, 1), cross-entropy on C logits (N, C)."""
@@ -199,24 +199,6 @@ class LogisticRegression(nn.Module):
 # ----------------------------------------------------------------------------------------- feed-forward network
 
 
-@dataclass
-class BoWMLPConfig:
-    vocab_size: int = 0  # filled from the fitted features (BoWFeatures.vocab_size) when 0
-    hidden_sizes: tuple[int, ...] = (256,)  # () is logistic regression trained by SGD
-    n_classes: int = 2
-    dropout: float = 0.5  # after every hidden ReLU
-    n_outputs: int = field(init=False, repr=False)  # 1 (sigmoid) for 2 classes, else n_classes (softmax)
-
-    def __post_init__(self) -> None:
-        self.hidden_sizes = tuple(self.hidden_sizes)
-        if self.vocab_size < 0 or self.n_classes < 2 or any(h < 1 for h in self.hidden_sizes):
-            raise ValueError("vocab_size must not be negative, n_classes must be at least 2 and hidden sizes "
-                             f"positive; got {self.vocab_size}, {self.n_classes}, {list(self.hidden_sizes)}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        self.n_outputs = 1 if self.n_classes == 2 else self.n_classes
-
-
 class BoWMLP(nn.Module):
     """The feed-forward bag-of-words classifier: Linear-ReLU-Dropout-...-Linear on (B, V) features.
 
@@ -259,31 +241,24 @@ class BoWMLP(nn.Module):
 
 
 @dataclass
-class BoWFeatures:
+class BoWFeatures(BoWFeaturesConfig):
     """Texts -> the (N, V) float32 sparse CSR features a BoW model reads: counts, 0/1 or TF-IDF.
 
-    The init fields are a config (a recipe's ``features`` section); ``fit_transform`` learns the terms (and
-    idf), which ``to_dict``/``from_dict`` save as JSON beside the model."""
+    The init fields are its config (``BoWFeaturesConfig``, a recipe's ``features`` section); ``fit_transform``
+    learns the terms (and idf), which ``to_dict``/``from_dict`` save as JSON beside the model."""
 
-    input: str = "tfidf"  # tfidf | counts | binary
-    ngram_range: tuple[int, int] = (1, 1)
-    min_df: int = 1  # terms in fewer training documents are dropped
-    max_features: int | None = None  # then keep the most frequent terms
-    lowercase: bool = True
-    sublinear_tf: bool = False  # tfidf: tf = 1 + ln(count)
     bow: BagOfWords = field(init=False, repr=False)
     tfidf: TfIdf | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.input not in INPUTS:
-            raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {self.input!r}")
-        self.ngram_range = tuple(self.ngram_range)
-        if not 1 <= self.ngram_range[0] <= self.ngram_range[1] or self.min_df < 1:
-            raise ValueError(f"ngram_range must be (n1, n2) with 1 <= n1 <= n2 and min_df >= 1, got "
-                             f"{list(self.ngram_range)} and {self.min_df}")
+        super().__post_init__()
         self.bow = BagOfWords(lowercase=self.lowercase, ngram_range=self.ngram_range, min_df=self.min_df,
                               max_features=self.max_features, binary=self.input == "binary")
         self.tfidf = TfIdf(sublinear_tf=self.sublinear_tf) if self.input == "tfidf" else None
+
+    @classmethod
+    def from_config(cls, config: BoWFeaturesConfig) -> BoWFeatures:
+        return cls(**{f.name: getattr(config, f.name) for f in fields(BoWFeaturesConfig)})
 
     @property
     def vocab_size(self) -> int:

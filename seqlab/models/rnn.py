@@ -10,12 +10,11 @@ Shapes:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.models.config import POOLINGS, RNNClassifierConfig, RNNLMConfig, RNNTaggerConfig  # noqa: F401
 from seqlab.nn.recurrent import (  # noqa: F401  (cells re-exported: seqlab.models.rnn was their first home)
     CELLS,
     ElmanCell,
@@ -29,33 +28,6 @@ from seqlab.nn.recurrent import (  # noqa: F401  (cells re-exported: seqlab.mode
 )
 
 # -- many-to-one: sequence classification ----------------------------------------------------------------
-
-POOLINGS = ("last", "max", "mean")
-
-
-@dataclass
-class RNNClassifierConfig:
-    cell: str = "lstm"
-    vocab_size: int = 0  # filled from the data's vocabulary when 0
-    n_classes: int = 2
-    embed_dim: int = 128
-    hidden_size: int = 128  # per direction
-    num_layers: int = 1
-    bidirectional: bool = True
-    dropout: float = 0.3  # on embeddings, between layers and before the output layer
-    pooling: str = "max"  # "last" (final states), "max" or "mean" over the real time steps
-    fast: bool = True
-    pad_id: int = 0
-
-    def __post_init__(self) -> None:
-        _check_cell(self.cell)
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if self.n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
-
 
 class RNNClassifier(nn.Module):
     """Many-to-one: ids (B, T) -> embed -> Recurrent -> pool over time -> linear -> logits (B, C)."""
@@ -96,33 +68,6 @@ class RNNClassifier(nn.Module):
 
 
 # -- many-to-many: sequence tagging -----------------------------------------------------------------------
-
-
-@dataclass
-class RNNTaggerConfig:
-    cell: str = "lstm"
-    vocab_size: int = 0  # filled from the data's vocabulary when 0
-    n_tags: int = 0  # filled from the data's tag set when 0
-    embed_dim: int = 100
-    hidden_size: int = 200  # per direction (the tagger is always bidirectional)
-    num_layers: int = 1
-    dropout: float = 0.5  # on the word representations, between layers and before the output layer
-    crf: bool = False  # a CRF output layer (Viterbi decoding) instead of independent softmaxes
-    char_vocab_size: int = 0  # 0: no character features
-    char_embed_dim: int = 25
-    char_hidden_size: int = 25  # per direction of the character BiRNN
-    case_embed_dim: int = 0  # > 0: an embedding of each word's case pattern (Collobert et al. 2011)
-    n_cases: int = 6
-    fast: bool = True
-    pad_id: int = 0
-    char_pad_id: int = 0
-
-    def __post_init__(self) -> None:
-        _check_cell(self.cell)
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if self.char_vocab_size < 0:
-            raise ValueError(f"char_vocab_size must be >= 0, got {self.char_vocab_size}")
 
 
 class CharEncoder(nn.Module):
@@ -220,26 +165,6 @@ class RNNTagger(nn.Module):
 
 
 # -- one-to-many: language modelling ----------------------------------------------------------------------
-
-
-@dataclass
-class RNNLMConfig:
-    cell: str = "lstm"
-    vocab_size: int = 0  # filled from the data's vocabulary when 0
-    embed_dim: int = 256
-    hidden_size: int = 512
-    num_layers: int = 2
-    dropout: float = 0.2  # on embeddings, between layers and before the output layer
-    tie_weights: bool = False  # output projection = input embedding (Press & Wolf, 2017)
-    fast: bool = True
-
-    def __post_init__(self) -> None:
-        _check_cell(self.cell)
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
-        if self.tie_weights and self.embed_dim != self.hidden_size:
-            raise ValueError(f"tie_weights needs embed_dim == hidden_size, got {self.embed_dim} and "
-                             f"{self.hidden_size}")
 
 
 class RNNLanguageModel(nn.Module):

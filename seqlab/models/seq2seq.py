@@ -37,56 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.models.config import ATTENTIONS, Seq2SeqConfig  # noqa: F401  (re-exported)
 from seqlab.nn.attention import AdditiveScore, GeneralScore, masked_softmax
-from seqlab.nn.recurrent import CELLS, Recurrent, _check_cell
-
-ATTENTIONS = ("none", "bahdanau", "dot", "general")
-
-
-@dataclass
-class Seq2SeqConfig:
-    cell: str = "gru"  # gru | gru_lecture | lstm (encoder and decoder)
-    src_vocab_size: int = 0  # filled from the data's vocabulary when 0
-    tgt_vocab_size: int = 0
-    embed_dim: int = 256
-    encoder_hidden: int = 512  # per direction
-    encoder_layers: int = 1
-    bidirectional: bool = True
-    hidden_size: int = 512  # decoder
-    attention: str = "bahdanau"  # none | bahdanau | dot | general
-    attention_dim: int = 512  # A, the additive score's hidden size
-    input_feeding: bool = True  # Luong: feed h~_{t-1} into the next step
-    maxout_dim: int = 0  # none/bahdanau: L > 0 puts a maxout layer of L units before the softmax
-    dropout: float = 0.5  # on embeddings, between encoder layers and before the output layer
-    share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
-    label_smoothing: float = 0.0
-    max_len: int = 256  # longest source the model reads
-    fast: bool = True  # fused PyTorch cell kernels (False: the lecture equations of seqlab.nn.recurrent)
-    pad_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
-
-    def __post_init__(self) -> None:
-        _check_cell(self.cell)
-        if self.cell == "rnn":
-            raise ValueError("the encoder-decoder takes cell 'gru' or 'lstm'")
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
-        if not (0 <= self.dropout < 1 and 0 <= self.label_smoothing < 1):
-            raise ValueError("dropout and label_smoothing must lie in [0, 1)")
-        if self.maxout_dim < 0 or (self.maxout_dim and self.luong):
-            raise ValueError("maxout_dim must be >= 0, and 0 with Luong attention (its output layer reads h~_t)")
-        if self.attention == "dot" and self.encoder_output_size != self.hidden_size:
-            raise ValueError(f"dot attention compares s_t with h_j: hidden_size={self.hidden_size} must equal the "
-                             f"encoder output size {self.encoder_output_size} (directions x encoder_hidden)")
-
-    @property
-    def encoder_output_size(self) -> int:
-        return (2 if self.bidirectional else 1) * self.encoder_hidden
-
-    @property
-    def luong(self) -> bool:
-        return self.attention in ("dot", "general")
+from seqlab.nn.recurrent import CELLS, Recurrent
 
 
 @dataclass

@@ -16,70 +16,17 @@ Decoding keeps an explicit ``DecoderState``: one KVCache per decoder layer for s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqlab.models.config import PRESETS, TransformerConfig  # noqa: F401  (re-exported)
 from seqlab.nn.cache import KVCache
-from seqlab.nn.layers import ACTIVATIONS, DecoderLayer, EncoderLayer
+from seqlab.nn.layers import DecoderLayer, EncoderLayer
 from seqlab.nn.masks import padding_mask
 from seqlab.nn.positional import ScaledEmbedding, build_positional
-
-
-@dataclass
-class TransformerConfig:
-    src_vocab_size: int = 0  # filled from the data's vocabulary when 0
-    tgt_vocab_size: int = 0
-    d_model: int = 512
-    n_heads: int = 8
-    d_ff: int = 2048
-    n_encoder_layers: int = 6
-    n_decoder_layers: int = 6
-    dropout: float = 0.1  # residual dropout (sublayer outputs, embeddings + positions): the paper's P_drop
-    attention_dropout: float | None = None  # on the attention weights; None: = dropout
-    ffn_dropout: float | None = None  # inside the feed-forward, after the activation; None: = dropout
-    activation: str = "relu"
-    norm_first: bool = False  # False: post-norm, as in the paper
-    positional: str = "sinusoidal"  # or "learned"
-    max_len: int = 512
-    share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
-    tie_output: bool = True  # output projection = target embedding (paper section 3.4)
-    label_smoothing: float = 0.1
-    pad_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
-    head_dim: int = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        for name in ("d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "max_len"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        rates = [self.dropout, self.label_smoothing, self.attention_dropout or 0.0, self.ffn_dropout or 0.0]
-        if not all(0 <= r < 1 for r in rates):
-            raise ValueError("dropout rates and label_smoothing must lie in [0, 1)")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
-        if self.positional not in ("sinusoidal", "learned"):
-            raise ValueError(f"positional must be 'sinusoidal' or 'learned', got {self.positional!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        self.head_dim = self.d_model // self.n_heads
-
-    @classmethod
-    def from_name(cls, name: str, **overrides) -> TransformerConfig:
-        if name not in PRESETS:
-            raise ValueError(f"unknown Transformer preset {name!r} (choose from {sorted(PRESETS)})")
-        return cls(**{**PRESETS[name], **overrides})
-
-
-PRESETS: dict[str, dict] = {
-    "base": dict(d_model=512, n_heads=8, d_ff=2048, n_encoder_layers=6, n_decoder_layers=6, dropout=0.1),
-    "big": dict(d_model=1024, n_heads=16, d_ff=4096, n_encoder_layers=6, n_decoder_layers=6, dropout=0.3),
-    "small": dict(d_model=256, n_heads=4, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3, dropout=0.1),
-    "tiny": dict(d_model=64, n_heads=4, d_ff=128, n_encoder_layers=1, n_decoder_layers=1, dropout=0.0),
-}
 
 
 class TransformerEncoder(nn.Module):

@@ -21,7 +21,8 @@ from typing import Any
 from seqlab.errors import SeqlabError
 from seqlab.tasks.rundir import RUN_FILES, check_run_dir, read_run_config
 
-__all__ = ["RUN_FILES", "Task", "check_run_dir", "get_task", "load_run", "read_run_config", "task_names"]
+__all__ = ["RUN_FILES", "Task", "check_run_dir", "get_task", "load_run", "read_run_config", "run_config_class",
+           "task_names"]
 
 # task name -> the module that defines it (imported lazily)
 _MODULES = {"dates": "seqlab.tasks.dates", "classify": "seqlab.tasks.classify", "tag": "seqlab.tasks.tag",
@@ -39,6 +40,20 @@ class Task:
 
 def task_names() -> list[str]:
     return sorted(_MODULES)
+
+
+# task name -> its RunConfig in seqlab.tasks.config (torch-free: a config is read and checked without PyTorch)
+_CONFIGS = {"dates": "DatesRunConfig", "classify": "ClassifyRunConfig", "tag": "TagRunConfig", "lm": "LMRunConfig",
+            "translate": "TranslateRunConfig"}
+
+
+def run_config_class(name: str) -> type:
+    """The typed RunConfig of the task ``name``, without importing the task (or PyTorch)."""
+    from seqlab.tasks import config
+
+    if name not in _CONFIGS:
+        raise SeqlabError(f"unknown task {name!r} (known: {', '.join(task_names())})")
+    return getattr(config, _CONFIGS[name])
 
 
 def get_task(name: str) -> Task:

@@ -13,12 +13,11 @@ config.json, vocab.json (words, or the bag-of-words terms), model.safetensors, m
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,12 @@ from seqlab.io import atomic_write_text, write_json
 from seqlab.models.bow import (
     BoWFeatures,
     BoWMLP,
-    BoWMLPConfig,
     LogisticRegression,
     MultinomialNB,
     SparseBatches,
     csr_rows,
 )
-from seqlab.models.rnn import RNNClassifier, RNNClassifierConfig
+from seqlab.models.rnn import RNNClassifier
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
@@ -50,66 +48,14 @@ from seqlab.tasks.common import (
     split_off,
     write_metrics,
 )
+from seqlab.tasks.config import EMBEDDINGS, LABEL_NAMES, MODEL_TYPES, ClassifyData, LogRegConfig, NBConfig  # noqa: F401
+from seqlab.tasks.config import ClassifyRunConfig as RunConfig
 from seqlab.tasks.rundir import read_run_text, weights_file
 from seqlab.text import Vocab
 from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir, words
-from seqlab.training import OptimConfig, TrainConfig, load_weights, read_tensors, save_weights
+from seqlab.training import load_weights, read_tensors, save_weights
 
-EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
-LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
 _MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
-
-
-@dataclass
-class ClassifyData:
-    dataset: str = "sst2"  # sst2 | imdb
-    train_split: str = "train"
-    test_split: str = "validation"  # SST-2's test labels are not public: its dev set is the reported split
-    dev_fraction: float = 0.02  # of train, held out for early stopping and model selection
-    lowercase: bool = True
-    max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN only)
-    min_freq: int = 2  # RNN word vocabulary
-    max_vocab: int | None = 50000
-    # RNN input: "learned" = a word vocabulary and embeddings from scratch; "minilm" = MiniLM's WordPiece
-    # tokens with its pretrained 384-d token embeddings as the start (fine-tuned; "minilm-frozen": kept fixed)
-    embeddings: str = "learned"
-
-    def __post_init__(self) -> None:
-        if self.embeddings not in EMBEDDINGS:
-            raise ValueError(f"embeddings must be one of {', '.join(EMBEDDINGS)}, got {self.embeddings!r}")
-        if self.dataset not in LABEL_NAMES:
-            raise ValueError(f"dataset must be one of {', '.join(LABEL_NAMES)}, got {self.dataset!r}")
-        if self.max_tokens < 2 or self.min_freq < 1:
-            raise ValueError("max_tokens must be at least 2 and min_freq at least 1")
-
-
-@dataclass
-class NBConfig:
-    alpha: float = 1.0  # Laplace (1) / Lidstone smoothing
-
-
-@dataclass
-class LogRegConfig:
-    C: float = 1.0  # inverse L2 strength, as scikit-learn's
-    max_iter: int = 200
-
-
-@dataclass
-class RunConfig:
-    task: str = "classify"
-    model_type: str = "rnn"  # nb | logreg | mlp | rnn
-    data: ClassifyData = field(default_factory=ClassifyData)
-    features: BoWFeatures = field(default_factory=lambda: BoWFeatures(input="binary", ngram_range=(1, 2)))
-    nb: NBConfig = field(default_factory=NBConfig)
-    logreg: LogRegConfig = field(default_factory=LogRegConfig)
-    mlp: BoWMLPConfig = field(default_factory=BoWMLPConfig)
-    rnn: RNNClassifierConfig = field(default_factory=RNNClassifierConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
-
-    def __post_init__(self) -> None:
-        if self.model_type not in MODELS:
-            raise ValueError(f"model_type must be one of {', '.join(MODELS)}, got {self.model_type!r}")
 
 
 # ---- text -> model input ------------------------------------------------------------------------------
@@ -187,7 +133,7 @@ def _splits(cfg: RunConfig, data_dir: str | Path | None) -> tuple[list, list]:
 
 
 def _bow_features(cfg: RunConfig, train: list) -> tuple[BoWFeatures, torch.Tensor, torch.Tensor]:
-    encoder = copy.deepcopy(cfg.features)
+    encoder = BoWFeatures.from_config(cfg.features)
     features = encoder.fit_transform([clean(ex.text) for ex in train])  # (N, V) CSR
     return encoder, features, torch.tensor([ex.label for ex in train])
 

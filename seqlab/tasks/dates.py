@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,53 +19,17 @@ from seqlab.data.collate import Seq2SeqCollator
 from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
 from seqlab.metrics import corpus_bleu, corpus_chrf, exact_match
-from seqlab.models.transformer import Transformer, TransformerConfig
+from seqlab.models.transformer import Transformer
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, write_metrics
+from seqlab.tasks.config import DatesData, demo_model, demo_optim, demo_train  # noqa: F401
+from seqlab.tasks.config import DatesRunConfig as RunConfig
 from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, StopAtTarget, TrainConfig, load_weights
+from seqlab.training import StopAtTarget, load_weights
 from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
-
-
-@dataclass
-class DatesData:
-    n_dev: int = 500
-    n_test: int = 2000
-    dev_seed: int = 1001
-    test_seed: int = 2002
-    max_target_len: int = 12  # "YYYY-MM-DD" + <eos>, with room to spare
-
-    def __post_init__(self) -> None:
-        if self.n_dev < 1 or self.n_test < 1:
-            raise ValueError("n_dev and n_test must be at least 1")
-        if self.max_target_len < 11:
-            raise ValueError("max_target_len must be at least 11 (YYYY-MM-DD and <eos>)")
-
-
-def demo_model() -> TransformerConfig:
-    return TransformerConfig(d_model=128, n_heads=4, d_ff=512, n_encoder_layers=2, n_decoder_layers=2,
-                             dropout=0.0, max_len=64, share_embeddings=True, label_smoothing=0.0)
-
-
-def demo_optim() -> OptimConfig:
-    return OptimConfig(lr=2e-3, warmup_steps=100, schedule="cosine", weight_decay=0.01)
-
-
-def demo_train() -> TrainConfig:
-    return TrainConfig(steps=1600, batch_size=128, eval_every=100, log_every=20)
-
-
-@dataclass
-class RunConfig:
-    task: str = "dates"
-    model: TransformerConfig = field(default_factory=demo_model)
-    optim: OptimConfig = field(default_factory=demo_optim)
-    train: TrainConfig = field(default_factory=demo_train)
-    data: DatesData = field(default_factory=DatesData)
-    stop_at_dev_exact_match: float | None = 1.0  # early stopping: dev accuracy reached twice in a row
 
 
 def build_vocab() -> CharVocab:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,52 +20,14 @@ from seqlab.data import describe
 from seqlab.data.collate import stream_batches
 from seqlab.errors import SeqlabError
 from seqlab.generation import generate
-from seqlab.models.rnn import RNNLanguageModel, RNNLMConfig
+from seqlab.models.rnn import RNNLanguageModel
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
+from seqlab.tasks.config import LEVELS, SAMPLE_PROMPT, LMData, SampleConfig  # noqa: F401
+from seqlab.tasks.config import LMRunConfig as RunConfig
 from seqlab.text import Vocab
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, load_weights
-
-LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}
-SAMPLE_PROMPT = "To be or not to be"
-
-
-@dataclass
-class LMData:
-    dataset: str = "tinyshakespeare"  # tinyshakespeare (characters) | wikitext-2 (words)
-    seq_len: int = 128  # tokens per training window (backpropagation through time)
-    eval_batch_size: int = 16  # rows the evaluation stream is cut into
-
-    def __post_init__(self) -> None:
-        if self.dataset not in LEVELS:
-            raise ValueError(f"dataset must be one of {', '.join(LEVELS)}, got {self.dataset!r}")
-        if self.seq_len < 2 or self.eval_batch_size < 1:
-            raise ValueError("seq_len must be at least 2 and eval_batch_size at least 1")
-
-
-@dataclass
-class SampleConfig:
-    """The samples written to metrics.json after training (and the defaults of ``seqlab generate``)."""
-
-    prompt: str = SAMPLE_PROMPT
-    max_new_tokens: int = 300
-    temperature: float = 0.8
-    top_k: int | None = None
-    top_p: float | None = None
-    n: int = 3
-    seed: int = 0
-
-
-@dataclass
-class RunConfig:
-    task: str = "lm"
-    data: LMData = field(default_factory=LMData)
-    model: RNNLMConfig = field(default_factory=RNNLMConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="cosine", warmup_steps=200))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=5000, batch_size=64, eval_every=500))
-    sample: SampleConfig = field(default_factory=SampleConfig)
-
+from seqlab.training import load_weights
 
 # ---- text <-> ids ----------------------------------------------------------------------------------
 

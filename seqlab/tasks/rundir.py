@@ -155,7 +155,7 @@ def remove_run_outputs(out_dir: Path) -> None:
 def read_run_config(run_dir: str | Path) -> Any:
     """config.json -> the task's typed run config."""
     from seqlab.config import from_dict
-    from seqlab.tasks import get_task
+    from seqlab.tasks import run_config_class
 
     data = read_run_json(run_dir, "config.json")
-    return from_dict(get_task(data.get("task", "")).RunConfig, data)
+    return from_dict(run_config_class(data.get("task", "")), data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,7 +23,7 @@ from seqlab.data.collate import TaggingCollator, pad_sequences
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import SpanF1, token_accuracy
-from seqlab.models.rnn import RNNTagger, RNNTaggerConfig
+from seqlab.models.rnn import RNNTagger
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
@@ -34,45 +34,13 @@ from seqlab.tasks.common import (
     read_run_json,
     write_metrics,
 )
+from seqlab.tasks.config import SPAN_FIELDS, TAG_FIELDS, TagData  # noqa: F401
+from seqlab.tasks.config import TagRunConfig as RunConfig
 from seqlab.text import Vocab, word_tokenize
 from seqlab.text.vocab import CharVocab
-from seqlab.training import OptimConfig, TrainConfig, load_weights
+from seqlab.training import load_weights
 
 _DIGIT = re.compile(r"\d")
-TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
-SPAN_FIELDS = ("ner", "chunk")  # scored by entity span F1; the others by token accuracy
-
-
-@dataclass
-class TagData:
-    dataset: str = "ud-english-ewt"  # ud-english-ewt | conll2003
-    tag_field: str = "upos"  # ud: upos | xpos; conll2003: ner | pos | chunk
-    scheme: str = "iobes"  # conll2003 spans: iob1 | iob2 | iobes (IOBES helps a CRF; scored the same)
-    lowercase_words: bool = True
-    zero_digits: bool = False  # every digit becomes 0 in the word lookup ("1996" and "1997" share a vector)
-    min_freq: int = 1
-    singleton_unk: float = 0.5  # training only: a word seen once becomes <unk> with this probability
-    max_tokens: int = 250  # longer inputs are truncated (with a warning) when predicting
-    max_word_chars: int = 30  # characters kept per word for the character features
-
-    def __post_init__(self) -> None:
-        if self.dataset not in TAG_FIELDS:
-            raise ValueError(f"dataset must be one of {', '.join(TAG_FIELDS)}, got {self.dataset!r}")
-        if self.tag_field not in TAG_FIELDS[self.dataset]:
-            raise ValueError(f"{self.dataset} tag_field must be one of {', '.join(TAG_FIELDS[self.dataset])}")
-        if not 0 <= self.singleton_unk < 1:
-            raise ValueError(f"singleton_unk must lie in [0, 1), got {self.singleton_unk}")
-
-
-@dataclass
-class RunConfig:
-    task: str = "tag"
-    data: TagData = field(default_factory=TagData)
-    model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, batch_size=32, eval_every=500))
-
-
 @dataclass
 class Sentence:
     tokens: list[str]
@@ -273,7 +241,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     model = RNNTagger.from_config(cfg.model)
     tagger = Tagger(model, encoder, cfg)
     batches = _training_batches(cfg, encoder, train_set)
-    metric = "f1" if cfg.data.tag_field in SPAN_FIELDS else "accuracy"
+    metric = cfg.dev_metric
 
     def evaluate_dev(m: RNNTagger) -> dict:
         predictions = tagger.predict_tags([s.tokens for s in dev], warn=False)

@@ -15,92 +15,25 @@ case-sensitive). Every run writes config.json, vocab.json (the tokenisers), mode
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.data.collate import Seq2SeqCollator
 from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.metrics import corpus_bleu, corpus_chrf
-from seqlab.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig
-from seqlab.models.transformer import Transformer, TransformerConfig
+from seqlab.models.seq2seq import RNNSeq2Seq
+from seqlab.models.transformer import Transformer
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, bucketed_loader, fit_run, load_split, read_run_json, write_metrics
+from seqlab.tasks.config import EXAMPLES, LANGUAGES, VOCABS, TranslateData, default_transformer  # noqa: F401
+from seqlab.tasks.config import TranslateRunConfig as RunConfig
 from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.subword import SubwordVocab, train_reversible
-from seqlab.training import OptimConfig, TrainConfig, load_weights
+from seqlab.training import load_weights
 
 # model_type -> the encoder-decoder family (each has from_config, loss, encode/decode and the decoding steps)
 MODELS: dict[str, type] = {"transformer": Transformer, "rnn": RNNSeq2Seq}
-VOCABS = ("bpe", "word")
-LANGUAGES = ("de", "en", "fr")
-# The alignment plots' sentence when the config names none: test2016 sentence 4 in the source language (the
-# lecture's figure aligns a French sentence with English; this one has German's verb-late word order).
-EXAMPLES = {
-    "de": "Fünf Leute in Winterjacken und mit Helmen stehen im Schnee mit Schneemobilen im Hintergrund.",
-    "en": "Five people wearing winter jackets and helmets stand in the snow, with snowmobiles in the background.",
-    "fr": "Cinq personnes avec des vestes d'hiver et des casques sont debout dans la neige, avec des motoneiges "
-          "en arrière-plan.",
-}
-
-
-@dataclass
-class TranslateData:
-    dataset: str = "multi30k"
-    source: str = "de"
-    target: str = "en"
-    vocab: str = "bpe"  # bpe: one joint byte-pair vocabulary | word: a word vocabulary per language
-    vocab_size: int = 8000  # bpe: the joint vocabulary's size; word: at most this many words per language
-    min_freq: int = 2  # a word or merge must be seen this often in training
-    lowercase: bool = False
-    max_tokens: int = 128  # longest source read; longer inputs are truncated with a warning
-    max_output_tokens: int = 128  # decoding stops here if no <eos> came
-    test_split: str = "test"  # Multi30k test2016 (flickr)
-    eval_beam: int = 5  # the beam of the reported test BLEU (greedy is reported too)
-    alpha: float = 0.6  # GNMT length penalty of the beam search
-    example: str = ""  # the sentence of the alignment plots; "" = EXAMPLES[source]
-
-    def __post_init__(self) -> None:
-        if self.dataset != "multi30k":
-            raise ValueError(f"dataset must be 'multi30k', got {self.dataset!r}")
-        for side in (self.source, self.target):
-            if side not in LANGUAGES:
-                raise ValueError(f"languages are {', '.join(LANGUAGES)}, got {side!r}")
-        if self.source == self.target:
-            raise ValueError("source and target must be different languages")
-        if self.vocab not in VOCABS:
-            raise ValueError(f"vocab must be one of {', '.join(VOCABS)}, got {self.vocab!r}")
-        if self.max_tokens < 1 or self.max_output_tokens < 1 or self.eval_beam < 1:
-            raise ValueError("max_tokens, max_output_tokens and eval_beam must be at least 1")
-        self.example = self.example or EXAMPLES[self.source]
-
-
-def default_transformer() -> TransformerConfig:
-    """About 9M parameters with an 8k joint BPE vocabulary (pytorch-seq2seq tutorial 6 has 9.0M)."""
-    return TransformerConfig(d_model=256, n_heads=8, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3,
-                             dropout=0.1, max_len=256, share_embeddings=True, label_smoothing=0.1)
-
-
-@dataclass
-class RunConfig:
-    task: str = "translate"
-    model_type: str = "transformer"  # transformer | rnn
-    data: TranslateData = field(default_factory=TranslateData)
-    transformer: TransformerConfig = field(default_factory=default_transformer)
-    rnn: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
-    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, schedule="inverse_sqrt",
-                                                                  warmup_steps=1000))
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=8000, batch_size=128, eval_every=1000))
-
-    def __post_init__(self) -> None:
-        if self.model_type not in MODELS:
-            raise ValueError(f"model_type must be one of {', '.join(MODELS)}, got {self.model_type!r}")
-
-    @property
-    def model(self) -> TransformerConfig | Seq2SeqConfig:
-        return self.transformer if self.model_type == "transformer" else self.rnn
-
-
 # -- vocabularies ----------------------------------------------------------------------------------------
 
 

@@ -1,10 +1,24 @@
-"""Training: one Trainer, typed configs, schedules, checkpoints, logs, distributed data parallelism."""
+"""Training: one Trainer, typed configs, schedules, checkpoints, logs, distributed data parallelism.
 
-from seqlab.training.checkpoint import load_checkpoint, load_weights, read_tensors, save_checkpoint, save_weights
-from seqlab.training.config import EarlyStoppingConfig, OptimConfig, TrainConfig
-from seqlab.training.schedules import build_schedule, inverse_sqrt, noam_rate
-from seqlab.training.trainer import Callback, StopAtTarget, Trainer, TrainingStopped, seed_everything
+The names below are imported on first use: the configs (``seqlab.training.config``) are torch-free, so a
+recipe is read and checked without loading PyTorch.
+"""
 
-__all__ = ["Callback", "EarlyStoppingConfig", "OptimConfig", "StopAtTarget", "TrainConfig", "Trainer",
-           "TrainingStopped", "build_schedule", "inverse_sqrt", "load_checkpoint", "load_weights", "noam_rate",
-           "read_tensors", "save_checkpoint", "save_weights", "seed_everything"]
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {**dict.fromkeys(("load_checkpoint", "load_weights", "read_tensors", "save_checkpoint", "save_weights"),
+                         "seqlab.training.checkpoint"),
+         **dict.fromkeys(("EarlyStoppingConfig", "OptimConfig", "TrainConfig"), "seqlab.training.config"),
+         **dict.fromkeys(("build_schedule", "inverse_sqrt", "noam_rate"), "seqlab.training.schedules"),
+         **dict.fromkeys(("Callback", "StopAtTarget", "Trainer", "TrainingStopped", "seed_everything"),
+                         "seqlab.training.trainer")}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'seqlab.training' has no attribute {name!r}")

@@ -7,6 +7,7 @@ overrides any key, and a bad value is refused with a message naming the key and 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from seqlab.training.schedules import SCHEDULES
@@ -108,3 +109,19 @@ class TrainConfig:
             _positive("max_minutes", self.max_minutes)
         if self.device != "auto" and not self.device.startswith(("cpu", "cuda")):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {self.device!r}")
+
+
+def check_early_stopping(train: TrainConfig, metrics: Mapping[str, str], task: str) -> None:
+    """``train.early_stopping.metric`` must be one the task's dev evaluation reports (``metrics``: name -> "max"
+    or "min", the better direction) and ``mode`` must match it, checked when the config is built, not at the
+    first evaluation."""
+    stopping = train.early_stopping
+    if stopping.metric is None:
+        return
+    if stopping.metric not in metrics:
+        raise ValueError(f"train.early_stopping.metric={stopping.metric!r}: the {task} task evaluates "
+                         f"{', '.join(sorted(metrics))} on its dev set")
+    if stopping.mode != metrics[stopping.metric]:
+        raise ValueError(f"train.early_stopping.mode={stopping.mode!r}: {stopping.metric} is better when "
+                         f"{'larger' if metrics[stopping.metric] == 'max' else 'smaller'} (mode: "
+                         f"{metrics[stopping.metric]})")

@@ -1,0 +1,243 @@
+"""The typed configs of the model families, torch-free: a recipe's config is read, checked and printed
+(``seqlab train X --print-config``) without importing PyTorch. Each model module re-exports its config
+(``from seqlab.models.transformer import TransformerConfig`` works), as Hugging Face keeps ``configuration_*.py``
+beside ``modeling_*.py``.
+
+The names a config may choose (cells, activations) are listed here; ``tests/test_model_configs.py`` checks they
+are the keys of the registries in ``seqlab.nn`` that build them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CELL_NAMES = ("rnn", "lstm", "gru", "gru_lecture")  # seqlab.nn.recurrent.CELLS
+ACTIVATION_NAMES = ("relu", "gelu", "gelu_tanh")  # seqlab.nn.layers.ACTIVATIONS
+INPUTS = ("tfidf", "counts", "binary")
+
+
+def _check_cell(cell: str) -> None:
+    if cell not in CELL_NAMES:
+        raise ValueError(f"cell must be one of {', '.join(CELL_NAMES)}, got {cell!r}")
+
+
+# ---- Transformer (seqlab.models.transformer) ----------------------------------------------------------
+
+@dataclass
+class TransformerConfig:
+    src_vocab_size: int = 0  # filled from the data's vocabulary when 0
+    tgt_vocab_size: int = 0
+    d_model: int = 512
+    n_heads: int = 8
+    d_ff: int = 2048
+    n_encoder_layers: int = 6
+    n_decoder_layers: int = 6
+    dropout: float = 0.1  # residual dropout (sublayer outputs, embeddings + positions): the paper's P_drop
+    attention_dropout: float | None = None  # on the attention weights; None: = dropout
+    ffn_dropout: float | None = None  # inside the feed-forward, after the activation; None: = dropout
+    activation: str = "relu"
+    norm_first: bool = False  # False: post-norm, as in the paper
+    positional: str = "sinusoidal"  # or "learned"
+    max_len: int = 512
+    share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
+    tie_output: bool = True  # output projection = target embedding (paper section 3.4)
+    label_smoothing: float = 0.1
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+    head_dim: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers", "max_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        rates = [self.dropout, self.label_smoothing, self.attention_dropout or 0.0, self.ffn_dropout or 0.0]
+        if not all(0 <= r < 1 for r in rates):
+            raise ValueError("dropout rates and label_smoothing must lie in [0, 1)")
+        if self.activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {self.activation!r}")
+        if self.positional not in ("sinusoidal", "learned"):
+            raise ValueError(f"positional must be 'sinusoidal' or 'learned', got {self.positional!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        self.head_dim = self.d_model // self.n_heads
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> TransformerConfig:
+        if name not in PRESETS:
+            raise ValueError(f"unknown Transformer preset {name!r} (choose from {sorted(PRESETS)})")
+        return cls(**{**PRESETS[name], **overrides})
+
+
+PRESETS: dict[str, dict] = {
+    "base": dict(d_model=512, n_heads=8, d_ff=2048, n_encoder_layers=6, n_decoder_layers=6, dropout=0.1),
+    "big": dict(d_model=1024, n_heads=16, d_ff=4096, n_encoder_layers=6, n_decoder_layers=6, dropout=0.3),
+    "small": dict(d_model=256, n_heads=4, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3, dropout=0.1),
+    "tiny": dict(d_model=64, n_heads=4, d_ff=128, n_encoder_layers=1, n_decoder_layers=1, dropout=0.0),
+}
+
+
+# ---- recurrent networks (seqlab.models.rnn) ----------------------------------------------------------
+
+POOLINGS = ("last", "max", "mean")
+
+
+@dataclass
+class RNNClassifierConfig:
+    cell: str = "lstm"
+    vocab_size: int = 0  # filled from the data's vocabulary when 0
+    n_classes: int = 2
+    embed_dim: int = 128
+    hidden_size: int = 128  # per direction
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.3  # on embeddings, between layers and before the output layer
+    pooling: str = "max"  # "last" (final states), "max" or "mean" over the real time steps
+    fast: bool = True
+    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        _check_cell(self.cell)
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {self.n_classes}")
+
+
+@dataclass
+class RNNTaggerConfig:
+    cell: str = "lstm"
+    vocab_size: int = 0  # filled from the data's vocabulary when 0
+    n_tags: int = 0  # filled from the data's tag set when 0
+    embed_dim: int = 100
+    hidden_size: int = 200  # per direction (the tagger is always bidirectional)
+    num_layers: int = 1
+    dropout: float = 0.5  # on the word representations, between layers and before the output layer
+    crf: bool = False  # a CRF output layer (Viterbi decoding) instead of independent softmaxes
+    char_vocab_size: int = 0  # 0: no character features
+    char_embed_dim: int = 25
+    char_hidden_size: int = 25  # per direction of the character BiRNN
+    case_embed_dim: int = 0  # > 0: an embedding of each word's case pattern (Collobert et al. 2011)
+    n_cases: int = 6
+    fast: bool = True
+    pad_id: int = 0
+    char_pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        _check_cell(self.cell)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.char_vocab_size < 0:
+            raise ValueError(f"char_vocab_size must be >= 0, got {self.char_vocab_size}")
+
+
+@dataclass
+class RNNLMConfig:
+    cell: str = "lstm"
+    vocab_size: int = 0  # filled from the data's vocabulary when 0
+    embed_dim: int = 256
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.2  # on embeddings, between layers and before the output layer
+    tie_weights: bool = False  # output projection = input embedding (Press & Wolf, 2017)
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        _check_cell(self.cell)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        if self.tie_weights and self.embed_dim != self.hidden_size:
+            raise ValueError(f"tie_weights needs embed_dim == hidden_size, got {self.embed_dim} and "
+                             f"{self.hidden_size}")
+
+
+# ---- recurrent encoder-decoders (seqlab.models.seq2seq) -----------------------------------------------
+
+ATTENTIONS = ("none", "bahdanau", "dot", "general")
+
+
+@dataclass
+class Seq2SeqConfig:
+    cell: str = "gru"  # gru | gru_lecture | lstm (encoder and decoder)
+    src_vocab_size: int = 0  # filled from the data's vocabulary when 0
+    tgt_vocab_size: int = 0
+    embed_dim: int = 256
+    encoder_hidden: int = 512  # per direction
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    hidden_size: int = 512  # decoder
+    attention: str = "bahdanau"  # none | bahdanau | dot | general
+    attention_dim: int = 512  # A, the additive score's hidden size
+    input_feeding: bool = True  # Luong: feed h~_{t-1} into the next step
+    maxout_dim: int = 0  # none/bahdanau: L > 0 puts a maxout layer of L units before the softmax
+    dropout: float = 0.5  # on embeddings, between encoder layers and before the output layer
+    share_embeddings: bool = False  # one embedding for source and target (needs a joint vocabulary)
+    label_smoothing: float = 0.0
+    max_len: int = 256  # longest source the model reads
+    fast: bool = True  # fused PyTorch cell kernels (False: the lecture equations of seqlab.nn.recurrent)
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+
+    def __post_init__(self) -> None:
+        _check_cell(self.cell)
+        if self.cell == "rnn":
+            raise ValueError("the encoder-decoder takes cell 'gru' or 'lstm'")
+        if self.attention not in ATTENTIONS:
+            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
+        if not (0 <= self.dropout < 1 and 0 <= self.label_smoothing < 1):
+            raise ValueError("dropout and label_smoothing must lie in [0, 1)")
+        if self.maxout_dim < 0 or (self.maxout_dim and self.luong):
+            raise ValueError("maxout_dim must be >= 0, and 0 with Luong attention (its output layer reads h~_t)")
+        if self.attention == "dot" and self.encoder_output_size != self.hidden_size:
+            raise ValueError(f"dot attention compares s_t with h_j: hidden_size={self.hidden_size} must equal the "
+                             f"encoder output size {self.encoder_output_size} (directions x encoder_hidden)")
+
+    @property
+    def encoder_output_size(self) -> int:
+        return (2 if self.bidirectional else 1) * self.encoder_hidden
+
+    @property
+    def luong(self) -> bool:
+        return self.attention in ("dot", "general")
+
+# ---- bag of words (seqlab.models.bow) -----------------------------------------------------------------
+
+@dataclass
+class BoWFeaturesConfig:
+    """How texts become bag-of-words features (``seqlab.models.bow.BoWFeatures`` fits them)."""
+
+    input: str = "tfidf"  # tfidf | counts | binary
+    ngram_range: tuple[int, int] = (1, 1)
+    min_df: int = 1  # terms in fewer training documents are dropped
+    max_features: int | None = None  # then keep the most frequent terms
+    lowercase: bool = True
+    sublinear_tf: bool = False  # tfidf: tf = 1 + ln(count)
+
+    def __post_init__(self) -> None:
+        if self.input not in INPUTS:
+            raise ValueError(f"input must be one of {', '.join(INPUTS)}, got {self.input!r}")
+        self.ngram_range = tuple(self.ngram_range)
+        if not 1 <= self.ngram_range[0] <= self.ngram_range[1] or self.min_df < 1:
+            raise ValueError(f"ngram_range must be (n1, n2) with 1 <= n1 <= n2 and min_df >= 1, got "
+                             f"{list(self.ngram_range)} and {self.min_df}")
+
+
+@dataclass
+class BoWMLPConfig:
+    vocab_size: int = 0  # filled from the fitted features (BoWFeatures.vocab_size) when 0
+    hidden_sizes: tuple[int, ...] = (256,)  # () is logistic regression trained by SGD
+    n_classes: int = 2
+    dropout: float = 0.5  # after every hidden ReLU
+    n_outputs: int = field(init=False, repr=False)  # 1 (sigmoid) for 2 classes, else n_classes (softmax)
+
+    def __post_init__(self) -> None:
+        self.hidden_sizes = tuple(self.hidden_sizes)
+        if self.vocab_size < 0 or self.n_classes < 2 or any(h < 1 for h in self.hidden_sizes):
+            raise ValueError("vocab_size must not be negative, n_classes must be at least 2 and hidden sizes "
+                             f"positive; got {self.vocab_size}, {self.n_classes}, {list(self.hidden_sizes)}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        self.n_outputs = 1 if self.n_classes == 2 else self.n_classes

@@ -1,0 +1,281 @@
+"""The typed run configs of every task, torch-free: ``seqlab train X --print-config`` and every check of a
+config happen before PyTorch is imported and before any data are read. Each task module (``seqlab.tasks.dates``
+...) takes its ``RunConfig`` from here; ``seqlab.tasks.run_config_class`` finds one by the task's name.
+
+Every value that can be checked before training is checked here, when the config is built: names and ranges,
+and ``train.early_stopping.metric`` against the metrics the task's dev evaluation reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from seqlab.models.config import (
+    BoWFeaturesConfig,
+    BoWMLPConfig,
+    RNNClassifierConfig,
+    RNNLMConfig,
+    RNNTaggerConfig,
+    Seq2SeqConfig,
+    TransformerConfig,
+)
+from seqlab.training.config import OptimConfig, TrainConfig, check_early_stopping
+
+# ---- classify: sentiment ---------------------------------------------------------------------------------------------
+
+EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
+LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
+MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")  # seqlab.tasks.classify.MODELS
+
+
+@dataclass
+class ClassifyData:
+    dataset: str = "sst2"  # sst2 | imdb
+    train_split: str = "train"
+    test_split: str = "validation"  # SST-2's test labels are not public: its dev set is the reported split
+    dev_fraction: float = 0.02  # of train, held out for early stopping and model selection
+    lowercase: bool = True
+    max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN only)
+    min_freq: int = 2  # RNN word vocabulary
+    max_vocab: int | None = 50000
+    # RNN input: "learned" = a word vocabulary and embeddings from scratch; "minilm" = MiniLM's WordPiece
+    # tokens with its pretrained 384-d token embeddings as the start (fine-tuned; "minilm-frozen": kept fixed)
+    embeddings: str = "learned"
+
+    def __post_init__(self) -> None:
+        if self.embeddings not in EMBEDDINGS:
+            raise ValueError(f"embeddings must be one of {', '.join(EMBEDDINGS)}, got {self.embeddings!r}")
+        if self.dataset not in LABEL_NAMES:
+            raise ValueError(f"dataset must be one of {', '.join(LABEL_NAMES)}, got {self.dataset!r}")
+        if self.max_tokens < 2 or self.min_freq < 1:
+            raise ValueError("max_tokens must be at least 2 and min_freq at least 1")
+
+
+@dataclass
+class NBConfig:
+    alpha: float = 1.0  # Laplace (1) / Lidstone smoothing
+
+
+@dataclass
+class LogRegConfig:
+    C: float = 1.0  # inverse L2 strength, as scikit-learn's
+    max_iter: int = 200
+
+
+@dataclass
+class ClassifyRunConfig:
+    task: str = "classify"
+    model_type: str = "rnn"  # nb | logreg | mlp | rnn
+    data: ClassifyData = field(default_factory=ClassifyData)
+    features: BoWFeaturesConfig = field(default_factory=lambda: BoWFeaturesConfig(input="binary", ngram_range=(1, 2)))
+    nb: NBConfig = field(default_factory=NBConfig)
+    logreg: LogRegConfig = field(default_factory=LogRegConfig)
+    mlp: BoWMLPConfig = field(default_factory=BoWMLPConfig)
+    rnn: RNNClassifierConfig = field(default_factory=RNNClassifierConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        check_early_stopping(self.train, {"accuracy": "max"}, f"classify ({self.model_type})")
+
+# ---- dates: the demo -------------------------------------------------------------------------------------------------
+
+@dataclass
+class DatesData:
+    n_dev: int = 500
+    n_test: int = 2000
+    dev_seed: int = 1001
+    test_seed: int = 2002
+    max_target_len: int = 12  # "YYYY-MM-DD" + <eos>, with room to spare
+
+    def __post_init__(self) -> None:
+        if self.n_dev < 1 or self.n_test < 1:
+            raise ValueError("n_dev and n_test must be at least 1")
+        if self.max_target_len < 11:
+            raise ValueError("max_target_len must be at least 11 (YYYY-MM-DD and <eos>)")
+
+
+def demo_model() -> TransformerConfig:
+    return TransformerConfig(d_model=128, n_heads=4, d_ff=512, n_encoder_layers=2, n_decoder_layers=2,
+                             dropout=0.0, max_len=64, share_embeddings=True, label_smoothing=0.0)
+
+
+def demo_optim() -> OptimConfig:
+    return OptimConfig(lr=2e-3, warmup_steps=100, schedule="cosine", weight_decay=0.01)
+
+
+def demo_train() -> TrainConfig:
+    return TrainConfig(steps=1600, batch_size=128, eval_every=100, log_every=20)
+
+
+@dataclass
+class DatesRunConfig:
+    task: str = "dates"
+    model: TransformerConfig = field(default_factory=demo_model)
+    optim: OptimConfig = field(default_factory=demo_optim)
+    train: TrainConfig = field(default_factory=demo_train)
+    data: DatesData = field(default_factory=DatesData)
+    stop_at_dev_exact_match: float | None = 1.0  # early stopping: dev accuracy reached twice in a row
+
+    def __post_init__(self) -> None:
+        check_early_stopping(self.train, {"exact_match": "max", "loss": "min"}, "dates")
+
+# ---- lm: language modelling ------------------------------------------------------------------------------------------
+
+LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}
+SAMPLE_PROMPT = "To be or not to be"
+
+
+@dataclass
+class LMData:
+    dataset: str = "tinyshakespeare"  # tinyshakespeare (characters) | wikitext-2 (words)
+    seq_len: int = 128  # tokens per training window (backpropagation through time)
+    eval_batch_size: int = 16  # rows the evaluation stream is cut into
+
+    def __post_init__(self) -> None:
+        if self.dataset not in LEVELS:
+            raise ValueError(f"dataset must be one of {', '.join(LEVELS)}, got {self.dataset!r}")
+        if self.seq_len < 2 or self.eval_batch_size < 1:
+            raise ValueError("seq_len must be at least 2 and eval_batch_size at least 1")
+
+
+@dataclass
+class SampleConfig:
+    """The samples written to metrics.json after training (and the defaults of ``seqlab generate``)."""
+
+    prompt: str = SAMPLE_PROMPT
+    max_new_tokens: int = 300
+    temperature: float = 0.8
+    top_k: int | None = None
+    top_p: float | None = None
+    n: int = 3
+    seed: int = 0
+
+
+@dataclass
+class LMRunConfig:
+    task: str = "lm"
+    data: LMData = field(default_factory=LMData)
+    model: RNNLMConfig = field(default_factory=RNNLMConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="cosine", warmup_steps=200))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=5000, batch_size=64, eval_every=500))
+    sample: SampleConfig = field(default_factory=SampleConfig)
+
+    def __post_init__(self) -> None:
+        check_early_stopping(self.train, {"loss": "min"}, "lm")
+
+# ---- tag: POS and NER ------------------------------------------------------------------------------------------------
+
+TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
+SPAN_FIELDS = ("ner", "chunk")  # scored by entity span F1; the others by token accuracy
+
+
+@dataclass
+class TagData:
+    dataset: str = "ud-english-ewt"  # ud-english-ewt | conll2003
+    tag_field: str = "upos"  # ud: upos | xpos; conll2003: ner | pos | chunk
+    scheme: str = "iobes"  # conll2003 spans: iob1 | iob2 | iobes (IOBES helps a CRF; scored the same)
+    lowercase_words: bool = True
+    zero_digits: bool = False  # every digit becomes 0 in the word lookup ("1996" and "1997" share a vector)
+    min_freq: int = 1
+    singleton_unk: float = 0.5  # training only: a word seen once becomes <unk> with this probability
+    max_tokens: int = 250  # longer inputs are truncated (with a warning) when predicting
+    max_word_chars: int = 30  # characters kept per word for the character features
+
+    def __post_init__(self) -> None:
+        if self.dataset not in TAG_FIELDS:
+            raise ValueError(f"dataset must be one of {', '.join(TAG_FIELDS)}, got {self.dataset!r}")
+        if self.tag_field not in TAG_FIELDS[self.dataset]:
+            raise ValueError(f"{self.dataset} tag_field must be one of {', '.join(TAG_FIELDS[self.dataset])}")
+        if not 0 <= self.singleton_unk < 1:
+            raise ValueError(f"singleton_unk must lie in [0, 1), got {self.singleton_unk}")
+
+
+@dataclass
+class TagRunConfig:
+    task: str = "tag"
+    data: TagData = field(default_factory=TagData)
+    model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, batch_size=32, eval_every=500))
+
+    @property
+    def dev_metric(self) -> str:
+        return "f1" if self.data.tag_field in SPAN_FIELDS else "accuracy"
+
+    def __post_init__(self) -> None:
+        check_early_stopping(self.train, {self.dev_metric: "max"}, f"tag ({self.data.tag_field})")
+
+# ---- translate: Multi30k ---------------------------------------------------------------------------------------------
+
+MODEL_FAMILIES = ("transformer", "rnn")  # seqlab.tasks.translate.MODELS
+VOCABS = ("bpe", "word")
+LANGUAGES = ("de", "en", "fr")
+# The alignment plots' sentence when the config names none: test2016 sentence 4 in the source language (the
+# lecture's figure aligns a French sentence with English; this one has German's verb-late word order).
+EXAMPLES = {
+    "de": "Fünf Leute in Winterjacken und mit Helmen stehen im Schnee mit Schneemobilen im Hintergrund.",
+    "en": "Five people wearing winter jackets and helmets stand in the snow, with snowmobiles in the background.",
+    "fr": "Cinq personnes avec des vestes d'hiver et des casques sont debout dans la neige, avec des motoneiges "
+          "en arrière-plan.",
+}
+
+
+@dataclass
+class TranslateData:
+    dataset: str = "multi30k"
+    source: str = "de"
+    target: str = "en"
+    vocab: str = "bpe"  # bpe: one joint byte-pair vocabulary | word: a word vocabulary per language
+    vocab_size: int = 8000  # bpe: the joint vocabulary's size; word: at most this many words per language
+    min_freq: int = 2  # a word or merge must be seen this often in training
+    lowercase: bool = False
+    max_tokens: int = 128  # longest source read; longer inputs are truncated with a warning
+    max_output_tokens: int = 128  # decoding stops here if no <eos> came
+    test_split: str = "test"  # Multi30k test2016 (flickr)
+    eval_beam: int = 5  # the beam of the reported test BLEU (greedy is reported too)
+    alpha: float = 0.6  # GNMT length penalty of the beam search
+    example: str = ""  # the sentence of the alignment plots; "" = EXAMPLES[source]
+
+    def __post_init__(self) -> None:
+        if self.dataset != "multi30k":
+            raise ValueError(f"dataset must be 'multi30k', got {self.dataset!r}")
+        for side in (self.source, self.target):
+            if side not in LANGUAGES:
+                raise ValueError(f"languages are {', '.join(LANGUAGES)}, got {side!r}")
+        if self.source == self.target:
+            raise ValueError("source and target must be different languages")
+        if self.vocab not in VOCABS:
+            raise ValueError(f"vocab must be one of {', '.join(VOCABS)}, got {self.vocab!r}")
+        if self.max_tokens < 1 or self.max_output_tokens < 1 or self.eval_beam < 1:
+            raise ValueError("max_tokens, max_output_tokens and eval_beam must be at least 1")
+        self.example = self.example or EXAMPLES[self.source]
+
+
+def default_transformer() -> TransformerConfig:
+    """About 9M parameters with an 8k joint BPE vocabulary (pytorch-seq2seq tutorial 6 has 9.0M)."""
+    return TransformerConfig(d_model=256, n_heads=8, d_ff=1024, n_encoder_layers=3, n_decoder_layers=3,
+                             dropout=0.1, max_len=256, share_embeddings=True, label_smoothing=0.1)
+
+
+@dataclass
+class TranslateRunConfig:
+    task: str = "translate"
+    model_type: str = "transformer"  # transformer | rnn
+    data: TranslateData = field(default_factory=TranslateData)
+    transformer: TransformerConfig = field(default_factory=default_transformer)
+    rnn: Seq2SeqConfig = field(default_factory=Seq2SeqConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, schedule="inverse_sqrt",
+                                                                  warmup_steps=1000))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=8000, batch_size=128, eval_every=1000))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in MODEL_FAMILIES:
+            raise ValueError(f"model_type must be one of {', '.join(MODEL_FAMILIES)}, got {self.model_type!r}")
+        check_early_stopping(self.train, {"bleu": "max"}, "translate")
+
+    @property
+    def model(self) -> TransformerConfig | Seq2SeqConfig:
+        return self.transformer if self.model_type == "transformer" else self.rnn
