@@ -81,11 +81,10 @@ def test_dups(capsys, corpus_dir):
 
 
 def test_bad_options_exit_2(capsys, corpus_dir):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["text", "dups", str(corpus_dir), "--threshold", "1.5"])
-    assert exit_info.value.code == 2 and "similarity in (0, 1]" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["text", "search", str(corpus_dir), "cat", "--method", "lsi"])
+    code, _, err = run(capsys, "text", "dups", str(corpus_dir), "--threshold", "1.5")
+    assert code == 2 and "similarity in (0, 1]" in err
+    code, _, err = run(capsys, "text", "search", str(corpus_dir), "cat", "--method", "lsi")
+    assert code == 2 and "invalid choice" in err
     code, _, err = run(capsys, "text", "dups", str(corpus_dir / "missing"))
     assert code == 2 and "missing: no such file" in err
 
@@ -112,8 +111,11 @@ def test_lang_trains_once_and_caches(capsys, tmp_path, monkeypatch):
 def test_lang_on_multi30k(capsys, data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("SEQLAB_CACHE", str(tmp_path))
     code, out, _ = run(capsys, "text", "lang", "--data-dir", str(data_dir), "--eval",
-                       "Ein Mann mit einem Hut steht vor einem Gebäude.")
-    assert code == 0 and out.startswith("de (German)")
+                       "Ein Mann mit einem Hut steht vor einem Gebäude.", "A dog runs on the beach.",
+                       "¿Dónde está la biblioteca? Me gustaría comer algo.", "12345")
+    german, english, spanish, digits = out.splitlines()[:4]
+    assert code == 0 and german.startswith("de (German)") and english.startswith("en (English)")
+    assert spanish.startswith("unknown (closest fr, but ") and digits == "unknown (no letters)"  # were fr 1.0, en 0.99
     assert "Multi30k test, whole sentences: accuracy" in out and "first 2 words only: accuracy" in out
 
 
@@ -121,16 +123,24 @@ def test_lang_on_multi30k(capsys, data_dir, tmp_path, monkeypatch):
     ["stats", "FILE", "--top", "-5"], ["stats", "FILE", "--top", "2.5"], ["search", "FILE", "q", "-k", "0"],
     ["search", "FILE", "q", "-k", "-3"], ["dups", "FILE", "--shingle", "0"], ["dups", "FILE", "--num-perm", "-1"],
     ["dups", "FILE", "--threshold", "1.5"], ["dups", "FILE", "--threshold", "-0.1"],
-    ["dups", "FILE", "--threshold", "nan"],
+    ["dups", "FILE", "--threshold", "nan"], ["dups", "FILE", "--threshold", "inf"],
+    ["dups", "FILE", "--num-perm", "1000000000"],  # would hang allocating a billion hash functions
+    *(["search", "FILE", "q", "--k1", v] for v in ("-1", "nan", "inf", "1e308", "x")),
+    *(["search", "FILE", "q", "--b", v] for v in ("2", "-0.5", "nan", "-inf")),
 ])
 def test_counts_and_thresholds_are_checked(capsys, tmp_path, argv):
     path = tmp_path / "docs.txt"
     path.write_text("a b c\n")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["text", *[str(path) if a == "FILE" else a for a in argv]])
-    err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and "error: argument" in err and "expected" in err
+    code, out, err = run(capsys, "text", *[str(path) if a == "FILE" else a for a in argv])
+    assert code == 2 and out == "" and err.count("\n") == 1  # one line, naming the option
+    assert f"error: argument {argv[2] if argv[0] != 'search' else argv[3]}: expected" in err
     assert "Traceback" not in err
+
+
+def test_bm25_parameters_at_their_bounds(capsys, corpus_dir):
+    for k1, b in [("0", "0"), ("1000", "1"), ("1.2", "0.5")]:
+        code, out, err = run(capsys, "text", "search", str(corpus_dir), "cat", "--k1", k1, "--b", b)
+        assert code == 0 and err == "" and "cats.txt" in out and "inf" not in out and "nan" not in out
 
 
 def test_stats_top_zero_lists_all(capsys, tmp_path):
@@ -147,3 +157,6 @@ def test_lang_says_unknown_without_known_ngrams(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(langid, "multi30k_sentences", lambda split, data_dir=None: CORPUS)
     code, out, _ = run(capsys, "text", "lang", "😀😀")
     assert code == 0 and out.strip() == "unknown (no known character n-grams)"
+    code, out, _ = run(capsys, "text", "lang", "12345", "3.14", "Hund 3")  # CORPUS has "." but no digit
+    assert code == 0 and out.splitlines()[:2] == ["unknown (no known character n-grams)", "unknown (no letters)"]
+    assert out.splitlines()[2].startswith("de (German)")

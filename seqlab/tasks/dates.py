@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from seqlab import viz  # its plots import matplotlib on first use, not when a prediction loads the task
 from seqlab.data.collate import Seq2SeqCollator
 from seqlab.data.dates import DatePair, alphabet, longest_source, sample_pairs, stream_pairs
 from seqlab.errors import SeqlabError
@@ -27,7 +28,6 @@ from seqlab.tasks.config import DatesRunConfig as RunConfig
 from seqlab.tasks.seq2seq_predictor import Seq2SeqPredictor
 from seqlab.text.vocab import CharVocab
 from seqlab.training import StopAtTarget, load_weights
-from seqlab.viz import plot_attention, plot_learning_curve
 
 ATTENTION_EXAMPLE = "Thursday, July 4, 2019"
 
@@ -137,13 +137,13 @@ CURVE = {"metric": "exact_match", "title": "Date normalisation: Transformer lear
 
 def write_plots(predictor: Seq2SeqPredictor, history: list[dict], out_dir: Path) -> None:
     """learning_curve.png (train and dev loss, dev exact match) and attention.png (one example)."""
-    plot_learning_curve(history, out_dir / "learning_curve.png", **CURVE)
+    viz.plot_learning_curve(history, out_dir / "learning_curve.png", **CURVE)
     plot_example_attention(predictor, out_dir)
 
 
 def plot_example_attention(predictor: Seq2SeqPredictor, out_dir: Path) -> None:
     src_tokens, out_tokens, weights = predictor.attention(ATTENTION_EXAMPLE)
-    plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
+    viz.plot_attention(weights, src_tokens, out_tokens, out_dir / "attention.png",
                    title=f"Cross-attention (last decoder layer), {ATTENTION_EXAMPLE!r}")
 
 

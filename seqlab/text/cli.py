@@ -12,24 +12,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 from seqlab.errors import SeqlabError
 
+MAX_K1 = 1000.0  # BM25 is plain linear term frequency long before; far larger values overflow the scores to inf
+MAX_NUM_PERM = 8192  # MinHash's standard error sqrt(J(1 - J) / num_perm) is <= 0.006 here; more only costs time
 
-def _whole_number(value: str, least: int, what: str) -> int:
+
+def _whole_number(value: str, least: int, what: str, most: int | None = None) -> int:
     try:
         number = int(value)
     except ValueError:
         number = least - 1
-    if number < least:
+    if number < least or (most is not None and number > most):
         raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
     return number
 
 
 def _positive_int(value: str) -> int:
-    """>= 1: -k, --shingle, --num-perm."""
+    """>= 1: -k, --shingle."""
     return _whole_number(value, 1, "a positive whole number")
+
+
+def _num_perm(value: str) -> int:
+    """1..MAX_NUM_PERM: --num-perm (a billion hash functions would just hang)."""
+    return _whole_number(value, 1, f"a whole number in 1..{MAX_NUM_PERM}", MAX_NUM_PERM)
 
 
 def _count(value: str) -> int:
@@ -42,9 +51,29 @@ def _similarity(value: str) -> float:
         number = float(value)
     except ValueError:
         number = -1.0
-    if not 0 < number <= 1:
+    if not 0 < number <= 1:  # NaN fails every comparison, so it is refused too
         raise argparse.ArgumentTypeError(f"expected a similarity in (0, 1], got {value!r}")
     return number
+
+
+def _finite_in(value: str, low: float, high: float, what: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and low <= number <= high):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value!r}")
+    return number
+
+
+def _k1(value: str) -> float:
+    """--k1: BM25 term-frequency saturation, finite, 0..MAX_K1 (a negative k1 divides by zero or flips scores)."""
+    return _finite_in(value, 0.0, MAX_K1, f"a number in [0, {MAX_K1:g}]")
+
+
+def _b(value: str) -> float:
+    """--b: BM25 length normalisation, a finite share in [0, 1]."""
+    return _finite_in(value, 0.0, 1.0, "a number in [0, 1]")
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
@@ -136,7 +165,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lang", help="identify the language (en/de/fr) of texts",
                        description="Character n-gram naive Bayes trained on Multi30k (trained on first use, "
                        "then cached as JSON in $SEQLAB_CACHE or ~/.cache/seqlab). Prints the language and the "
-                       "probability of each.")
+                       "probability of each, or 'unknown' with the reason when the text has no letters or too "
+                       "many of its words are new to the closest language (a binomial test at p < 0.001).")
     p.add_argument("text", nargs="*", help="texts (else one per line on standard input)")
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
     p.add_argument("--retrain", action="store_true", help="train again even if a cached model exists")
@@ -150,8 +180,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("query")
     p.add_argument("--method", choices=["bm25", "tfidf"], default="bm25", help="ranking (default: bm25)")
     p.add_argument("-k", type=_positive_int, default=10, help="how many documents to list (default: 10)")
-    p.add_argument("--k1", type=float, default=1.5, help="BM25 term-frequency saturation (default: 1.5)")
-    p.add_argument("--b", type=float, default=0.75, help="BM25 length normalisation, 0..1 (default: 0.75)")
+    p.add_argument("--k1", type=_k1, default=1.5,
+                   help=f"BM25 term-frequency saturation, 0..{MAX_K1:g} (default: 1.5)")
+    p.add_argument("--b", type=_b, default=0.75, help="BM25 length normalisation, 0..1 (default: 0.75)")
     p.set_defaults(handler=cmd_search)
 
     p = sub.add_parser("dups", help="near-duplicate documents (shingles, MinHash, LSH)",
@@ -161,5 +192,6 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path")
     p.add_argument("--threshold", type=_similarity, default=0.8, help="minimum Jaccard similarity (default: 0.8)")
     p.add_argument("--shingle", type=_positive_int, default=3, help="words per shingle (default: 3)")
-    p.add_argument("--num-perm", type=_positive_int, default=128, help="MinHash signature length (default: 128)")
+    p.add_argument("--num-perm", type=_num_perm, default=128,
+                   help=f"MinHash signature length, 1..{MAX_NUM_PERM} (default: 128)")
     p.set_defaults(handler=cmd_dups)
