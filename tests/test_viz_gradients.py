@@ -45,7 +45,7 @@ def test_the_rnn_curve_is_an_exponential_decay(norms):
 
 def test_forget_gate_bias_slows_the_lstm_decay():
     base = gradient_norms("lstm", **SMALL)
-    biased = gradient_norms("lstm", **SMALL, forget_bias=1.0)
+    biased = gradient_norms("lstm", **SMALL, carry_bias=1.0)
     assert biased[0] / biased[-1] > 1e3 * base[0] / base[-1]
 
 
@@ -115,7 +115,7 @@ def test_cli_takes_the_lecture_gru(tmp_path, capsys):
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:-1]}
     assert list(rows) == ["cell", "gru", "gru_lecture"]
     for cell in ("gru", "gru_lecture"):
-        expected = gradient_norms(cell, steps=20, input_size=4, hidden_size=8)
+        expected = gradient_norms(cell, steps=20, input_size=4, hidden_size=8, carry_bias=cli.DEFAULT_CARRY_BIAS)
         assert [float(v) for v in rows[cell][:3]] == pytest.approx(expected[[19, 9, 0]], rel=1e-2)
     assert rows["gru"][:3] != rows["gru_lecture"][:3]  # same weights (same seed), different equations
 
@@ -124,3 +124,29 @@ def test_cli_cells_are_the_recurrent_cells():
     from seqlab.nn.recurrent import CELLS
 
     assert tuple(CELLS) == cli.CELLS and set(cli.DEFAULT_CELLS) <= set(CELLS)
+
+
+def test_the_default_picture_shows_the_rnn_vanishing_far_faster_than_the_gated_cells():
+    """What the lecture says, with the gate bias the command uses by default (and states)."""
+    from seqlab.viz.cli import DEFAULT_CARRY_BIAS
+
+    ratio = {cell: (lambda v: v[0] / v[-1])(gradient_norms(cell, steps=60, hidden_size=32, input_size=16,
+                                                          carry_bias=DEFAULT_CARRY_BIAS))
+             for cell in ("rnn", "lstm", "gru", "gru_lecture")}
+    for gated in ("lstm", "gru", "gru_lecture"):
+        assert ratio[gated] > 1e6 * ratio["rnn"], ratio  # at least six orders of magnitude more gradient at t=1
+    plain = gradient_norms("lstm", steps=60, hidden_size=32, input_size=16, carry_bias=0.0)
+    assert plain[0] / plain[-1] < 1e-3 * ratio["lstm"]  # the bias is what makes the difference untrained
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--steps", str(10**9)], "--steps must lie in 1..10000"),
+    (["--hidden", "0"], "--hidden must lie in 1..4096"),
+    (["--carry-bias", "nan"], "--carry-bias"),
+])
+def test_viz_values_are_bounded(argv, says, tmp_path, capsys):
+    from seqlab.cli import main
+
+    assert main(["viz", "gradients", "--out", str(tmp_path / "g.png"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.splitlines()) == 1 and not (tmp_path / "g.png").exists()

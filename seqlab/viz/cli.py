@@ -1,17 +1,21 @@
 """`seqlab viz ...` commands: plots that illustrate the lectures, drawn from untrained models.
 
     seqlab viz gradients [--out gradients.png] [--steps 100] [--hidden 64] [--input 32] [--seed 0]
-                         [--cells rnn,lstm,gru[,gru_lecture]] [--forget-bias 0]
+                         [--cells rnn,lstm,gru[,gru_lecture]] [--carry-bias 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 
 from seqlab.errors import SeqlabError
+from seqlab.io import check_output_file
 
 CELLS = ("rnn", "lstm", "gru", "gru_lecture")  # seqlab.nn.recurrent.CELLS, named here so the CLI starts without torch
 DEFAULT_CELLS = ("rnn", "lstm", "gru")
+LIMITS = {"--steps": 10_000, "--hidden": 4096, "--input": 4096}  # beyond: minutes of float64 autograd, GBs
+DEFAULT_CARRY_BIAS = 1.0
 
 
 def _cells(value: str) -> list[str]:
@@ -27,15 +31,21 @@ def cmd_gradients(args: argparse.Namespace) -> None:
 
     cells = _cells(args.cells)
     for flag, value in (("--steps", args.steps), ("--hidden", args.hidden), ("--input", args.input)):
-        if value < 1:
-            raise SeqlabError(f"{flag} must be at least 1, got {value}")
+        if not 1 <= value <= LIMITS[flag]:
+            raise SeqlabError(f"{flag} must lie in 1..{LIMITS[flag]}, got {value}")
+    if not (math.isfinite(args.carry_bias) and abs(args.carry_bias) <= 20):
+        raise SeqlabError(f"--carry-bias must be a number in [-20, 20], got {args.carry_bias}")
+    check_output_file(args.out)
     norms = {cell: gradient_norms(cell, steps=args.steps, input_size=args.input, hidden_size=args.hidden,
-                                  seed=args.seed, forget_bias=args.forget_bias) for cell in cells}
-    plot_gradient_norms(norms, args.out)
+                                  seed=args.seed, carry_bias=args.carry_bias) for cell in cells}
+    setting = (f"untrained, carry-gate bias {args.carry_bias:+g} (LSTM forget gate, GRU update gate)"
+               if args.carry_bias else "untrained, PyTorch's initialisation (no gate bias)")
+    plot_gradient_norms(norms, args.out, title=f"|dL/dh_t|, loss at the last step: {setting}")
     T = args.steps
     columns = [("t=T", T), ("t=T-10", T - 10), ("t=T-50", T - 50), ("t=1", 1)]
     columns = [(name, t) for name, t in columns if t >= 1]
-    print(f"|dL/dh_t|, loss at the last step t=T={T} (hidden {args.hidden}, input {args.input}, seed {args.seed})")
+    print(f"|dL/dh_t|, loss at the last step t=T={T} (hidden {args.hidden}, input {args.input}, seed {args.seed}; "
+          f"{setting})")
     width = max(6, *map(len, cells))
     print(f"{'cell':<{width}}" + "".join(f"{name:>11}" for name, _ in columns) + f"{'t=1 / t=T':>12}{'per step':>10}")
     for cell, values in norms.items():
@@ -54,7 +64,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = commands.add_parser("gradients", help="vanishing gradients through time: RNN vs LSTM vs GRU",
                             description="Plot |dL/dh_t|, the gradient of a loss at the last time step with "
                             "respect to each earlier hidden state, for untrained single-layer cells reading "
-                            "the same random inputs (log scale), and print it at a few steps.")
+                            "the same random inputs (log scale), and print it at a few steps. The gated cells "
+                            "start with their carry gate biased by --carry-bias (default 1), as they are usually "
+                            "initialised and as training pushes them: then the RNN's gradient vanishes ~18 orders "
+                            "of magnitude faster over 100 steps.")
     p.add_argument("--out", default="gradients.png", help="PNG file to write (default: gradients.png)")
     p.add_argument("--steps", type=int, default=100, help="sequence length T (default: 100)")
     p.add_argument("--hidden", type=int, default=64, help="hidden size (default: 64)")
@@ -63,6 +76,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cells", default=",".join(DEFAULT_CELLS),
                    help="comma-separated cells of " + ", ".join(CELLS) + " (default: rnn,lstm,gru; gru_lecture is "
                    "the GRU as the lecture writes it, r applied before the recurrent matrix)")
-    p.add_argument("--forget-bias", type=float, default=0.0,
-                   help="added to the LSTM's forget-gate bias (default: 0, PyTorch's init; 1 is common)")
+    p.add_argument("--carry-bias", "--forget-bias", dest="carry_bias", type=float, default=DEFAULT_CARRY_BIAS,
+                   help="moves the gate that keeps the state towards keeping it: the LSTM's forget-gate bias and the "
+                   "GRU's update-gate bias (default: 1, the common LSTM forget-gate bias of Jozefowicz et al. 2015; "
+                   "0: PyTorch's initialisation, where the untrained gated cells decay almost as fast as the RNN)")
     p.set_defaults(handler=cmd_gradients)
