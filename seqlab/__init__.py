@@ -10,6 +10,7 @@ Python API::
 """
 
 from seqlab.errors import ConfigError, SeqlabError
+from seqlab.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "SeqlabError", "__version__", "demo", "load", "train"]
@@ -17,10 +18,5 @@ __all__ = ["ConfigError", "SeqlabError", "__version__", "demo", "load", "train"]
 _LAZY = {"load": "seqlab.api", "demo": "seqlab.runner", "train": "seqlab.runner"}
 
 
-def __getattr__(name: str):
-    """Import torch-backed entry points on first use, so `seqlab text ...` starts without loading torch."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqlab' has no attribute {name!r}")
+# torch-backed entry points are imported on first use, so `seqlab text ...` starts without loading torch
+__getattr__ = lazy_getattr("seqlab", _LAZY)

@@ -74,11 +74,15 @@ def test_translate_cli_text_file_and_beam(bahdanau, tmp_path, capsys):
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
 
 
-def test_translate_rejects_an_empty_line_by_number(bahdanau, tmp_path, capsys):
+def test_translate_answers_a_blank_line_with_a_blank_line_and_bad_bytes_by_number(bahdanau, tmp_path, capsys):
     batch = tmp_path / "in.txt"
     batch.write_text("Ein Mann.\n\nZwei Frauen.\n", encoding="utf-8")
+    assert main(["translate", str(bahdanau[0]), "--file", str(batch)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 4 and lines[0] and lines[1] == "" and lines[2]  # aligned with the input lines
+    batch.write_bytes("Ein Mann.\nZwei Frauen \xe4.\n".encode("latin-1"))
     assert main(["translate", str(bahdanau[0]), "--file", str(batch)]) == 2
-    assert f"{batch}:2: empty line" in capsys.readouterr().err
+    assert f"{batch}:2: not UTF-8 text" in capsys.readouterr().err
 
 
 def test_unknown_characters_and_long_inputs_warn_in_one_line(bahdanau, capsys):

@@ -142,7 +142,13 @@ def test_the_default_picture_shows_the_rnn_vanishing_far_faster_than_the_gated_c
 @pytest.mark.parametrize(("argv", "says"), [
     (["--steps", str(10**9)], "--steps must lie in 1..10000"),
     (["--hidden", "0"], "--hidden must lie in 1..4096"),
+    (["--hidden", "5000"], "--hidden must lie in 1..4096"),
+    (["--input", str(10**6)], "--input must lie in 1..4096"),
     (["--carry-bias", "nan"], "--carry-bias"),
+    (["--forget-bias", "nan"], "--forget-bias) must be a finite number"),
+    (["--forget-bias", "inf"], "--forget-bias) must be a finite number"),
+    (["--forget-bias=-inf"], "--forget-bias) must be a finite number"),  # "=": argparse takes -inf as an option
+    (["--forget-bias", "1e300"], "--forget-bias) must be a finite number in [-20, 20]"),
 ])
 def test_viz_values_are_bounded(argv, says, tmp_path, capsys):
     from seqlab.cli import main
@@ -150,3 +156,78 @@ def test_viz_values_are_bounded(argv, says, tmp_path, capsys):
     assert main(["viz", "gradients", "--out", str(tmp_path / "g.png"), *argv]) == 2
     err = capsys.readouterr().err
     assert says in err and len(err.splitlines()) == 1 and not (tmp_path / "g.png").exists()
+    assert "Traceback" not in err
+
+
+def test_viz_out_must_be_a_writable_file_path(tmp_path, capsys, monkeypatch):
+    """--out DIR and --out FILE/x.png: one line, exit 2, before any gradient is computed."""
+    from seqlab.cli import main
+    from seqlab.viz import gradients
+
+    monkeypatch.setattr(gradients, "gradient_norms", lambda *a, **k: pytest.fail("computed before --out was checked"))
+    (tmp_path / "notes.txt").write_text("a file\n")
+    for out, says in ((tmp_path, "is a directory"), (tmp_path / "notes.txt" / "x.png", "is a file")):
+        assert main(["viz", "gradients", "--out", str(out), "--steps", "5", "--hidden", "4", "--input", "4"]) == 2
+        captured = capsys.readouterr()
+        assert says in captured.err and len(captured.err.splitlines()) == 1, captured.err
+        assert "Traceback" not in captured.err + captured.out
+    assert (tmp_path / "notes.txt").read_text() == "a file\n"
+
+
+def _table(printed: str) -> dict[str, list[float]]:
+    return {line.split()[0]: [float(v) for v in line.split()[1:]] for line in printed.splitlines()
+            if line.split()[:1] and line.split()[0] in cli.CELLS}
+
+
+def test_the_default_command_shows_the_rnn_vanishing_far_faster_and_says_why(tmp_path, capsys, monkeypatch):
+    """`seqlab viz gradients` with its defaults (only smaller): the RNN's t=1 gradient lies orders of magnitude
+    below the LSTM's and the GRU's, and the header and the plot title state the gate bias that shows it."""
+    from seqlab.cli import main
+    from seqlab.viz import gradients
+
+    titles = []
+    plot = gradients.plot_gradient_norms
+    monkeypatch.setattr(gradients, "plot_gradient_norms",
+                        lambda norms, path, *, title: titles.append(title) or plot(norms, path, title=title))
+    small = ["--steps", "60", "--hidden", "32", "--input", "16"]
+    assert main(["viz", "gradients", "--out", str(tmp_path / "g.png"), *small]) == 0
+    printed = capsys.readouterr().out
+    header = printed.splitlines()[0]
+    assert "carry-gate bias +1" in header and "LSTM forget gate" in header and "GRU update gate" in header
+    assert "carry-gate bias +1" in titles[-1] and "LSTM forget gate" in titles[-1]
+    rows = _table(printed)
+    assert list(rows) == list(cli.DEFAULT_CELLS)
+    t1 = {cell: values[3] for cell, values in rows.items()}  # columns t=T, t=T-10, t=T-50, t=1, ratio, per step
+    for gated in ("lstm", "gru"):
+        assert t1[gated] > 1e6 * t1["rnn"], t1  # at least six orders of magnitude at t=1
+        expected = gradient_norms(gated, steps=60, hidden_size=32, input_size=16, carry_bias=1.0)
+        assert t1[gated] == pytest.approx(expected[0], rel=1e-2)
+    assert rows["rnn"][5] < rows["lstm"][5] and rows["rnn"][5] < rows["gru"][5]  # decay per step
+
+    assert main(["viz", "gradients", "--out", str(tmp_path / "g0.png"), *small, "--forget-bias", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "PyTorch's initialisation" in printed.splitlines()[0] and "PyTorch's initialisation" in titles[-1]
+    plain = _table(printed)
+    assert plain["rnn"] == rows["rnn"]  # the RNN has no gate to bias
+    for gated in ("lstm", "gru"):
+        expected = gradient_norms(gated, steps=60, hidden_size=32, input_size=16, carry_bias=0.0)
+        assert plain[gated][3] == pytest.approx(expected[0], rel=1e-2)
+        assert plain[gated][3] < 1e-3 * t1[gated]
+
+
+@pytest.mark.parametrize(("cell", "sign"), [("rnn", 0), ("lstm", 1), ("gru", 1), ("gru_lecture", -1)])
+def test_carry_bias_zero_is_pytorch_init_and_the_bias_moves_only_the_carry_gate(cell, sign):
+    """--forget-bias 0: every parameter uniform(-1/sqrt(H), 1/sqrt(H)), as torch.nn.{RNN,LSTM,GRU} draw them;
+    a bias b adds exactly b to the LSTM forget gate / GRU update gate (subtracts it for the lecture GRU's z)."""
+    hidden = 8
+    plain = untrained_recurrent(cell, 5, hidden, seed=3, carry_bias=0.0)
+    biased = untrained_recurrent(cell, 5, hidden, seed=3, carry_bias=1.0)
+    bound = 1.0 / hidden**0.5
+    for p in plain.parameters():
+        assert p.abs().max() <= bound
+    diff = {name: biased.state_dict()[name] - p for name, p in plain.state_dict().items()}
+    for name, d in diff.items():
+        if name == "bias_ih_l0" and sign:
+            torch.testing.assert_close(d[hidden : 2 * hidden], torch.full((hidden,), float(sign), dtype=d.dtype))
+            d = torch.cat([d[:hidden], d[2 * hidden :]])
+        assert torch.count_nonzero(d) == 0, name

@@ -6,7 +6,7 @@ The names below are imported on first use, so that ``seqlab.models.config`` (and
 
 from __future__ import annotations
 
-import importlib
+from seqlab.lazy import lazy_getattr
 
 _LAZY = {**dict.fromkeys(("Recurrent", "RNNClassifier", "RNNLanguageModel", "RNNTagger"), "seqlab.models.rnn"),
          "Transformer": "seqlab.models.transformer",
@@ -16,7 +16,4 @@ _LAZY = {**dict.fromkeys(("Recurrent", "RNNClassifier", "RNNLanguageModel", "RNN
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqlab.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr("seqlab.models", _LAZY)

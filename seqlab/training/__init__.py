@@ -6,7 +6,7 @@ recipe is read and checked without loading PyTorch.
 
 from __future__ import annotations
 
-import importlib
+from seqlab.lazy import lazy_getattr
 
 _LAZY = {**dict.fromkeys(("load_checkpoint", "load_weights", "read_tensors", "save_checkpoint", "save_weights"),
                          "seqlab.training.checkpoint"),
@@ -18,7 +18,4 @@ _LAZY = {**dict.fromkeys(("load_checkpoint", "load_weights", "read_tensors", "sa
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'seqlab.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr("seqlab.training", _LAZY)

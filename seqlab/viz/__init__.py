@@ -6,7 +6,7 @@ Imported on first use (matplotlib and torch are slow to load), so `seqlab viz --
 
 from __future__ import annotations
 
-import importlib
+from seqlab.lazy import lazy_getattr
 
 _HOME = {
     "normalize_rows": "plots", "plot_attention": "plots", "plot_attention_heads": "plots",
@@ -18,7 +18,4 @@ _HOME = {
 __all__ = sorted(_HOME)
 
 
-def __getattr__(name: str):
-    if name in _HOME:
-        return getattr(importlib.import_module(f"seqlab.viz.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'seqlab.viz' has no attribute {name!r}")
+__getattr__ = lazy_getattr("seqlab.viz", {name: f"seqlab.viz.{home}" for name, home in _HOME.items()})

@@ -34,7 +34,7 @@ def cmd_gradients(args: argparse.Namespace) -> None:
         if not 1 <= value <= LIMITS[flag]:
             raise SeqlabError(f"{flag} must lie in 1..{LIMITS[flag]}, got {value}")
     if not (math.isfinite(args.carry_bias) and abs(args.carry_bias) <= 20):
-        raise SeqlabError(f"--carry-bias must be a number in [-20, 20], got {args.carry_bias}")
+        raise SeqlabError(f"--carry-bias (--forget-bias) must be a finite number in [-20, 20], got {args.carry_bias}")
     check_output_file(args.out)
     norms = {cell: gradient_norms(cell, steps=args.steps, input_size=args.input, hidden_size=args.hidden,
                                   seed=args.seed, carry_bias=args.carry_bias) for cell in cells}
