@@ -119,11 +119,6 @@ def escape_controls(text: str, *, keep_layout: bool = False) -> str:
     return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def _check_decoding(args: argparse.Namespace) -> None:
-    if not math.isfinite(getattr(args, "alpha", 0.0)):
-        raise SeqlabError(f"--alpha must be a finite number, got {args.alpha}")
-
-
 def _int_in(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -252,7 +247,6 @@ def cmd_predict(args: argparse.Namespace) -> None:
     """Translate (seq2seq), classify (label and probability) or tag (token/TAG) each input line."""
     from seqlab.tasks import load_run as load
 
-    _check_decoding(args)
     batches = _input_batches(args)
     predictor = load(args.model_dir)
     if hasattr(predictor, "translate"):
