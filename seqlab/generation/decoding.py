@@ -3,6 +3,8 @@
 A model takes part by offering two calls with explicit state (``DecoderOnlyLM``):
 
     prefill(prompt (B, P), max_len) -> logits (B, V) of the token after the prompt, state
+                                    (a Transformer also takes ``attention_mask`` (B, P) for left padding, and
+                                    ``use_cache=False`` to recompute the prefix at every step)
     step(tokens (B, 1), state)      -> logits (B, V) of the next token, state
     reorder_state(state, index)     -> the state of rows ``index`` (beam search keeps the best hypotheses)
 
@@ -67,16 +69,20 @@ def generate(
     decode: Callable[[list[int]], str] | None = None,
     pad_id: int = 0,
     on_token: Callable[[torch.Tensor], None] | None = None,
+    attention_mask: torch.Tensor | None = None,
+    use_cache: bool = True,
 ) -> torch.Tensor:
     """prompt (B, P) -> (B, P + N), N <= max_new_tokens: sample (``temperature=0``: greedy) one token at a time.
 
     A row stops at ``eos_id`` (kept) or once its new text holds a stop string; later positions hold ``pad_id``,
     and the loop ends when every row has stopped. ``on_token(tokens (B,))`` is called after each step, with
-    ``pad_id`` for rows already stopped. Call ``model.eval()`` first to switch dropout off.
+    ``pad_id`` for rows already stopped. Prompts of different lengths are padded on the left, with
+    ``attention_mask`` (B, P) marking the real tokens. Call ``model.eval()`` first to switch dropout off.
     """
     _check_prompt(prompt, max_new_tokens)
     rule = StopRule(eos_id, stop_strings, decode)
-    logits, state = model.prefill(prompt, prompt.size(1) + max_new_tokens)
+    logits, state = model.prefill(prompt, prompt.size(1) + max_new_tokens,
+                                  **_prefill_options(attention_mask, use_cache))
     new = torch.empty((prompt.size(0), 0), dtype=torch.long, device=prompt.device)
     done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
     for i in range(max_new_tokens):
@@ -110,12 +116,15 @@ def beam_generate(
     alpha: float = 0.0,
     eos_id: int | None = None,
     pad_id: int = 0,
+    attention_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``beam_size`` most probable continuations, the best of them by log-probability / lp(length)
     (GNMT penalty; ``alpha=0``: raw log-probability): prompt (B, P) -> tokens (B, P + N), scores (B,)."""
     _check_prompt(prompt, max_new_tokens)
     rows = torch.arange(prompt.size(0), device=prompt.device).repeat_interleave(beam_size)  # (B*K,)
-    logits, state = model.prefill(prompt.index_select(0, rows), prompt.size(1) + max_new_tokens)
+    mask = None if attention_mask is None else attention_mask.index_select(0, rows)
+    logits, state = model.prefill(prompt.index_select(0, rows), prompt.size(1) + max_new_tokens,
+                                  **_prefill_options(mask, True))
     beams = Beams(prompt, beam_size, eos_id=eos_id, pad_id=pad_id)
     for i in range(max_new_tokens):
         index = beams.advance(logits)
@@ -124,6 +133,12 @@ def beam_generate(
         state = model.reorder_state(state, index)
         logits, state = model.step(beams.tokens[:, -1:], state)
     return beams.best(alpha)
+
+
+def _prefill_options(attention_mask: torch.Tensor | None, use_cache: bool) -> dict:
+    """Only what differs from the default goes to ``prefill``: a recurrent model takes neither option."""
+    options = {} if attention_mask is None else {"attention_mask": attention_mask}
+    return options if use_cache else {**options, "use_cache": False}
 
 
 def _check_prompt(prompt: torch.Tensor, max_new_tokens: int) -> None:

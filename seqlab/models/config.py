@@ -77,6 +77,79 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# ---- GPT (seqlab.models.gpt) --------------------------------------------------------------------------
+
+@dataclass
+class GPTConfig:
+    """A decoder-only Transformer: L causal self-attention blocks over token + learned position embeddings.
+
+    ``norm_first=True`` is GPT-2 (LayerNorm before each sub-layer, a final LayerNorm); ``False`` is GPT-1
+    (post-norm, no final LayerNorm). Dropout is placed as in GPT-2: on the embeddings, on the attention weights
+    and on each sub-layer's output before the residual sum.
+    """
+
+    vocab_size: int = 0  # filled from the tokeniser when 0
+    n_positions: int = 1024  # the context (nanoGPT's block_size)
+    n_layers: int = 12
+    n_heads: int = 12
+    d_model: int = 768
+    d_ff: int = 0  # 0: 4 * d_model
+    dropout: float = 0.1  # embeddings and sub-layer outputs (GPT-2's embd_pdrop = resid_pdrop)
+    attention_dropout: float | None = None  # on the attention weights (attn_pdrop); None: = dropout
+    activation: str = "gelu_tanh"  # GPT-2's tanh approximation ("gelu_new")
+    norm_first: bool = True
+    bias: bool = True  # False: no biases in the linear layers and LayerNorms (nanoGPT's bias=False)
+    tie_embeddings: bool = True  # output projection = token embedding
+    layer_norm_eps: float = 1e-5
+    init_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("n_positions", "n_layers", "n_heads", "d_model"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.vocab_size < 0 or self.d_ff < 0:
+            raise ValueError(f"vocab_size and d_ff must not be negative, got {self.vocab_size} and {self.d_ff}")
+        if not all(0 <= r < 1 for r in (self.dropout, self.attention_dropout or 0.0)):
+            raise ValueError("dropout rates must lie in [0, 1)")
+        if self.activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {self.activation!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        if not (self.layer_norm_eps > 0 and self.init_std > 0):
+            raise ValueError("layer_norm_eps and init_std must be positive")
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_size(self) -> int:
+        return self.d_ff or 4 * self.d_model
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> GPTConfig:
+        if name not in GPT_PRESETS:
+            raise ValueError(f"unknown GPT preset {name!r} (choose from {', '.join(GPT_PRESETS)})")
+        return cls(**{**GPT_PRESETS[name], **overrides})
+
+
+_GPT2 = dict(vocab_size=50257, n_positions=1024, norm_first=True, activation="gelu_tanh", dropout=0.1)
+GPT_PRESETS: dict[str, dict] = {
+    # Radford et al. 2018: post-norm, 40,478 BPE tokens, 512 positions (Hugging Face "openai-gpt")
+    "gpt1": dict(vocab_size=40478, n_positions=512, n_layers=12, n_heads=12, d_model=768, norm_first=False,
+                 activation="gelu", dropout=0.1),
+    # Radford et al. 2019 (Hugging Face "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl")
+    "gpt2": dict(**_GPT2, n_layers=12, n_heads=12, d_model=768),
+    "gpt2-medium": dict(**_GPT2, n_layers=24, n_heads=16, d_model=1024),
+    "gpt2-large": dict(**_GPT2, n_layers=36, n_heads=20, d_model=1280),
+    "gpt2-xl": dict(**_GPT2, n_layers=48, n_heads=25, d_model=1600),
+    # minGPT's small models, for a CPU; the vocabulary and context come from the data
+    "gpt-mini": dict(n_layers=6, n_heads=6, d_model=192),
+    "gpt-micro": dict(n_layers=4, n_heads=4, d_model=128),
+    "gpt-nano": dict(n_layers=3, n_heads=3, d_model=48),
+}
+
+
 # ---- recurrent networks (seqlab.models.rnn) ----------------------------------------------------------
 
 POOLINGS = ("last", "max", "mean")
