@@ -5,7 +5,9 @@
     seqlab train --list                  (the recipes shipped with seqlab, by name)
     seqlab eval MODEL_DIR [--split test] [--data-dir D] [--out DIR] [--beam N] [--json]
     seqlab translate|predict MODEL_DIR [TEXT ...] [--file F]  (texts from standard input when none are given)
-    seqlab generate MODEL_DIR [--prompt TEXT] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+    seqlab generate MODEL_DIR [--prompt TEXT | --file F] [--max-new-tokens N] [--temperature T] [--top-k K]
+                    [--top-p P] [--repetition-penalty R] [-n N] [--seed S] [--stop TEXT] [--beam K]
+    seqlab export MODEL_DIR OUT_DIR      (a GPT run as a Hugging Face GPT2LMHeadModel directory)
     seqlab viz gradients [--out gradients.png]
 
 Bad input gets one line on stderr and exit code 2, never a traceback.
@@ -269,6 +271,14 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
     if args.prompt and args.prompt_option:
         raise SeqlabError("give the prompt once: as PROMPT or as --prompt")
+    if args.file and (args.prompt or args.prompt_option):
+        raise SeqlabError("give the prompt as PROMPT, --prompt or --file, not two of them")
+    if args.beam > 1 and args.n > 1:
+        raise SeqlabError("--beam returns the one most probable continuation: use it with -n 1")
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise SeqlabError(f"--file {path}: {'not a regular file' if path.exists() else 'no such file'}")
     run_dir = check_run_dir(args.model_dir)
     model = load(run_dir)
     if not hasattr(model, "generate"):
@@ -279,35 +289,55 @@ def cmd_generate(args: argparse.Namespace) -> None:
     defaults = model.config.sample
     max_new = defaults.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens
     options = dict(max_new_tokens=max_new, top_k=args.top_k, top_p=args.top_p, seed=args.seed, stop=args.stop,
+                   repetition_penalty=args.repetition_penalty, beam=args.beam,
                    temperature=defaults.temperature if args.temperature is None else args.temperature)
     prompt = args.prompt or args.prompt_option
-    stdin = None if prompt else _stdin_reader()
-    if stdin is None:
+    source = read_line_batches(Path(args.file)) if args.file else None
+    if source is None and not prompt:
+        stdin = _stdin_reader()
+        source = None if stdin is None else read_line_batches(stdin, name="standard input")
+    if source is None:
         _generate(model, prompt or "", args.n, options)
         return
     first = True  # one prompt per input line, each answered as soon as its line is read
-    for batch in read_line_batches(stdin, name="standard input"):
+    for batch in source:
         for _, line in batch:
             if not first:
                 print("-" * 40)
             _generate(model, line, args.n, options)
             first = False
-    if first:  # nothing was piped in (e.g. </dev/null): sample from the empty prompt
+    if first and not args.file:  # nothing was piped in (e.g. </dev/null): sample from the empty prompt
         _generate(model, "", args.n, options)
 
 
 def _generate(model, prompt: str, n: int, options: dict) -> None:
-    """One sample streams token by token as it is generated; several are printed as each batch completes."""
-    if n == 1:
+    """One sample streams token by token as it is generated; several (or a beam search) are printed when done."""
+    if n == 1 and options["beam"] == 1:
         print(escape_controls(prompt, keep_layout=True), end="", flush=True)
-        model.generate(prompt, **options,
-                       on_text=lambda piece: print(escape_controls(piece, keep_layout=True), end="", flush=True))
+        stream_options = {k: v for k, v in options.items() if k != "beam"}
+        for piece in model.stream(prompt, **stream_options):
+            print(escape_controls(piece, keep_layout=True), end="", flush=True)
         print(flush=True)
         return
     for i, sample in enumerate(model.generate(prompt, n=n, **options)):
         if i:
             print("\n" + "-" * 40)
         print(escape_controls(sample, keep_layout=True), flush=True)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    """A trained GPT run as a Hugging Face directory (config.json, model.safetensors, tokenizer.json for BPE)."""
+    from seqlab.tasks import load_run as load
+
+    model = load(args.model_dir)
+    if not hasattr(model, "save_hf"):
+        raise SeqlabError(f"{args.model_dir}: only GPT language models export to Hugging Face (GPT2LMHeadModel)")
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()):
+        raise SeqlabError(f"{args.out} is not empty: export writes into a new or empty directory")
+    out = model.save_hf(out)
+    print(f"wrote {', '.join(sorted(p.name for p in out.iterdir()))} to {out}/ "
+          "(transformers.GPT2LMHeadModel.from_pretrained loads it)")
 
 
 def build_parser() -> _Parser:
@@ -383,10 +413,21 @@ def build_parser() -> _Parser:
     p.add_argument("--top-p", type=_float_in(0, 1, open_low=True), default=None,
                    help="sample within the top-p probability mass")
     p.add_argument("--seed", type=_int_in(0, 2**63 - 1), default=None, help="random seed, for a repeatable sample")
-    p.add_argument("-n", type=_int_in(1, MAX_SAMPLES), default=1,
+    p.add_argument("-n", "--num-samples", dest="n", type=_int_in(1, MAX_SAMPLES), default=1,
                    help="number of samples (one sample streams as it is generated)")
+    p.add_argument("--repetition-penalty", type=_float_in(0, 100, open_low=True), default=1.0,
+                   help="divide the logits of tokens already in the text by this (1 = off; 1.2 is usual)")
+    p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1,
+                   help="beam search of this width for the most probable continuation (1 = sample)")
+    p.add_argument("--file", help="a UTF-8 file with one prompt per line")
     p.add_argument("--stop", action="append", default=[], metavar="TEXT",
                    help="stop a sample once its new text holds TEXT (repeatable)")
+
+    p = sub.add_parser("export", help="write a GPT run as a Hugging Face model directory",
+                       description="Export a trained GPT language model to a directory that "
+                       "transformers.GPT2LMHeadModel.from_pretrained loads.")
+    p.add_argument("model_dir")
+    p.add_argument("out", help="the directory to write")
 
     from seqlab.data.cli import add_commands as add_data_commands
     from seqlab.text.cli import add_commands as add_text_commands
@@ -451,7 +492,7 @@ EXIT_INTERNAL = 1
 
 def _run(parser: _Parser, args: argparse.Namespace, extra: list[str]) -> None:
     commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
-                "generate": cmd_generate}
+                "generate": cmd_generate, "export": cmd_export}
     if args.command == "train":
         cmd_train(args, extra)
     elif getattr(args, "handler", None) is not None:  # command groups: seqlab data ..., seqlab text ...

@@ -173,10 +173,13 @@ def test_generate_cli_streams_what_the_api_returns_and_stops_at_a_stop_string(ch
     assert stopped == expected[: 6 + cut]
 
 
-def test_generate_rejects_unknown_characters_and_bad_sampling(char_lm, capsys):
+def test_generate_names_unseen_characters_and_rejects_bad_sampling(char_lm, capsys):
     out = str(char_lm[0])
-    assert main(["generate", out, "--prompt", "naïve ☃"]) == 2
-    assert "never saw" in capsys.readouterr().err
+    assert main(["generate", out, "--prompt", "naïve ☃", "--max-new-tokens", "5"]) == 0
+    err = capsys.readouterr().err
+    assert "2 character(s) this model never saw, left out: 'ï', '☃'" in err and len(err.splitlines()) == 1
+    assert main(["generate", out, "--prompt", "☃☃"]) == 2
+    assert "knows none of its characters" in capsys.readouterr().err
     assert main(["generate", out, "--prompt", "To", "--top-p", "1.5"]) == 2
     assert "--top-p: must lie in (0, 1]" in capsys.readouterr().err
     assert main(["predict", out, "To be"]) == 2

@@ -17,7 +17,8 @@ Shapes: B batch, P prompt length, N new tokens, V vocabulary, K beam size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,8 +55,7 @@ class StopRule:
         return False
 
 
-@torch.no_grad()
-def generate(
+def generate_tokens(
     model: DecoderOnlyLM,
     prompt: torch.Tensor,
     max_new_tokens: int,
@@ -63,40 +63,74 @@ def generate(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    repetition_penalty: float = 1.0,
     generator: torch.Generator | None = None,
     eos_id: int | None = None,
     stop_strings: Sequence[str] = (),
     decode: Callable[[list[int]], str] | None = None,
     pad_id: int = 0,
-    on_token: Callable[[torch.Tensor], None] | None = None,
     attention_mask: torch.Tensor | None = None,
     use_cache: bool = True,
-) -> torch.Tensor:
-    """prompt (B, P) -> (B, P + N), N <= max_new_tokens: sample (``temperature=0``: greedy) one token at a time.
-
-    A row stops at ``eos_id`` (kept) or once its new text holds a stop string; later positions hold ``pad_id``,
-    and the loop ends when every row has stopped. ``on_token(tokens (B,))`` is called after each step, with
-    ``pad_id`` for rows already stopped. Prompts of different lengths are padded on the left, with
-    ``attention_mask`` (B, P) marking the real tokens. Call ``model.eval()`` first to switch dropout off.
-    """
+) -> Iterator[torch.Tensor]:
+    """The loop itself, as an iterator: yields the tokens (B,) of each step as soon as they are drawn, ``pad_id``
+    for rows already stopped (``generate`` documents the options). Streaming reads it token by token."""
     _check_prompt(prompt, max_new_tokens)
+    if not (repetition_penalty > 0 and math.isfinite(repetition_penalty)):
+        raise ValueError(f"repetition_penalty must be a positive number (1 = none), got {repetition_penalty}")
     rule = StopRule(eos_id, stop_strings, decode)
-    logits, state = model.prefill(prompt, prompt.size(1) + max_new_tokens,
-                                  **_prefill_options(attention_mask, use_cache))
+    with torch.no_grad():
+        logits, state = model.prefill(prompt, prompt.size(1) + max_new_tokens,
+                                      **_prefill_options(attention_mask, use_cache))
+    seen = prompt if attention_mask is None else prompt.masked_fill(~attention_mask.bool(), 0)
     new = torch.empty((prompt.size(0), 0), dtype=torch.long, device=prompt.device)
     done = torch.zeros(prompt.size(0), dtype=torch.bool, device=prompt.device)
     for i in range(max_new_tokens):
+        if repetition_penalty != 1.0:
+            logits = penalise_repetition(logits, torch.cat([seen, new.clamp_min(0)], dim=1), repetition_penalty)
         token = sample_next(logits, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator)  # (B,)
         token = token.masked_fill(done, pad_id)
         new = torch.cat([new, token[:, None]], dim=1)  # (B, i + 1)
-        if on_token is not None:
-            on_token(token)
+        yield token
         done |= _stopped(rule, new, done)
         if done.all() or i + 1 == max_new_tokens:
-            break
+            return
         # rows that stopped feed id 0 (any valid id: their logits are never read), so pad_id may be -1
-        logits, state = model.step(token.masked_fill(done, 0)[:, None], state)  # (B, V)
-    return torch.cat([prompt, new], dim=1)
+        with torch.no_grad():
+            logits, state = model.step(token.masked_fill(done, 0)[:, None], state)  # (B, V)
+
+
+@torch.no_grad()
+def generate(
+    model: DecoderOnlyLM,
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    *,
+    on_token: Callable[[torch.Tensor], None] | None = None,
+    **options: Any,
+) -> torch.Tensor:
+    """prompt (B, P) -> (B, P + N), N <= max_new_tokens: sample (``temperature=0``: greedy) one token at a time.
+
+    Options: ``temperature``, ``top_k``, ``top_p`` (seqlab.generation.sampling), ``repetition_penalty`` (CTRL's:
+    the logits of tokens already in the text are divided by it where positive, multiplied where negative),
+    ``generator`` (a seeded torch.Generator), ``eos_id``, ``stop_strings`` with ``decode`` (ids -> text), ``pad_id``,
+    ``attention_mask`` and ``use_cache``. A row stops at ``eos_id`` (kept) or once its new text holds a stop string;
+    later positions hold ``pad_id``, and the loop ends when every row has stopped. ``on_token(tokens (B,))`` is
+    called after each step. Prompts of different lengths are padded on the left, with ``attention_mask`` (B, P)
+    marking the real tokens. Call ``model.eval()`` first to switch dropout off.
+    """
+    steps = []
+    for token in generate_tokens(model, prompt, max_new_tokens, **options):
+        steps.append(token)
+        if on_token is not None:
+            on_token(token)
+    return torch.cat([prompt, torch.stack(steps, dim=1)], dim=1)
+
+
+def penalise_repetition(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
+    """logits (B, V), seen ids (B, T) -> logits with every seen token made less likely (Keskar et al. 2019)."""
+    picked = logits.gather(1, seen)  # (B, T)
+    picked = torch.where(picked > 0, picked / penalty, picked * penalty)
+    return logits.scatter(1, seen, picked)
 
 
 def _stopped(rule: StopRule, new: torch.Tensor, done: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from seqlab.models.config import (
     BoWFeaturesConfig,
     BoWMLPConfig,
+    GPTConfig,
     RNNClassifierConfig,
     RNNLMConfig,
     RNNTaggerConfig,
@@ -124,21 +125,38 @@ class DatesRunConfig:
 
 # ---- lm: language modelling ------------------------------------------------------------------------------------------
 
-LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}
+LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}  # each dataset's own unit of text
+TOKENIZERS = ("auto", "char", "word", "bpe")  # auto: the dataset's level; bpe: byte-level BPE (GPT-2's kind)
+LM_MODELS = ("rnn", "gpt")  # seqlab.tasks.lm.MODELS
 SAMPLE_PROMPT = "To be or not to be"
 
 
 @dataclass
 class LMData:
     dataset: str = "tinyshakespeare"  # tinyshakespeare (characters) | wikitext-2 (words)
-    seq_len: int = 128  # tokens per training window (backpropagation through time)
+    tokenizer: str = "auto"  # auto (the dataset's level) | char | word | bpe (byte-level, trained on train)
+    bpe_vocab_size: int = 8192  # tokenizer: bpe
+    seq_len: int = 128  # tokens per training window (backpropagation through time; a GPT's context)
     eval_batch_size: int = 16  # rows the evaluation stream is cut into
+    eval_stride: int = 0  # GPT evaluation: windows start every eval_stride tokens (0: = seq_len, no overlap)
 
     def __post_init__(self) -> None:
         if self.dataset not in LEVELS:
             raise ValueError(f"dataset must be one of {', '.join(LEVELS)}, got {self.dataset!r}")
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.tokenizer!r}")
         if self.seq_len < 2 or self.eval_batch_size < 1:
             raise ValueError("seq_len must be at least 2 and eval_batch_size at least 1")
+        if self.bpe_vocab_size < 260:
+            raise ValueError(f"bpe_vocab_size must be at least 260 (256 bytes and the specials), got "
+                             f"{self.bpe_vocab_size}")
+        if not 0 <= self.eval_stride <= self.seq_len:
+            raise ValueError(f"eval_stride must lie in [0, seq_len={self.seq_len}], got {self.eval_stride}")
+
+    @property
+    def level(self) -> str:
+        """char | word | bpe: what one token is."""
+        return LEVELS[self.dataset] if self.tokenizer == "auto" else self.tokenizer
 
 
 @dataclass
@@ -154,17 +172,34 @@ class SampleConfig:
     seed: int = 0
 
 
+def default_gpt() -> GPTConfig:
+    """minGPT's gpt-micro (4 layers, 4 heads, d=128); the context is data.seq_len, the vocabulary the data's."""
+    return GPTConfig(n_layers=4, n_heads=4, d_model=128, n_positions=128, dropout=0.0)
+
+
 @dataclass
 class LMRunConfig:
     task: str = "lm"
+    model_type: str = "rnn"  # rnn (the ``model`` section) | gpt (the ``gpt`` section)
     data: LMData = field(default_factory=LMData)
     model: RNNLMConfig = field(default_factory=RNNLMConfig)
+    gpt: GPTConfig = field(default_factory=default_gpt)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="cosine", warmup_steps=200))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=5000, batch_size=64, eval_every=500))
     sample: SampleConfig = field(default_factory=SampleConfig)
 
     def __post_init__(self) -> None:
+        if self.model_type not in LM_MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(LM_MODELS)}, got {self.model_type!r}")
+        if self.model_type == "gpt" and self.gpt.n_positions < self.data.seq_len:
+            raise ValueError(f"gpt.n_positions={self.gpt.n_positions} must be at least data.seq_len="
+                             f"{self.data.seq_len} (the training windows)")
         check_early_stopping(self.train, {"loss": "min"}, "lm")
+
+    @property
+    def network(self) -> RNNLMConfig | GPTConfig:
+        """The config of the model this run trains."""
+        return self.gpt if self.model_type == "gpt" else self.model
 
 # ---- tag: POS and NER ------------------------------------------------------------------------------------------------
 

@@ -1,58 +1,102 @@
-"""Language modelling with a recurrent network: characters (Tiny Shakespeare) or words (WikiText-2).
+"""Language modelling: a recurrent network or a GPT, on characters (Tiny Shakespeare), words (WikiText-2) or
+byte-level BPE tokens (a GPT-2 style tokeniser trained on the training split).
 
-Training reads random windows of ``seq_len`` tokens and predicts each next token (teacher forcing), as
-char-rnn and nanoGPT do. Evaluation reads the split as one stream, cut into ``eval_batch_size`` rows read
-``seq_len`` tokens at a time with the recurrent state carried from window to window, so every token but
-the first is predicted from all the text before it: the model's true per-token loss on the split. The
-loss is in nats per token (per character for ``level: char``; bits per character = loss / ln 2).
+Training reads random windows of ``seq_len`` tokens and predicts each next token (teacher forcing), as char-rnn and
+nanoGPT do. Evaluation reads the whole split: a recurrent model as one stream cut into ``eval_batch_size`` rows, its
+state carried from window to window; a GPT in windows of its context that start every ``eval_stride`` tokens, each
+token scored once (stride = context: non-overlapping windows, which is what nanoGPT's loss estimates). Losses are in
+nats per token; WikiText-2 also reports perplexity per word (the total loss over the split's words, <eos> included,
+the same count whatever the tokeniser), Tiny Shakespeare bits per character.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from seqlab.data import describe
-from seqlab.data.collate import stream_batches
+from seqlab.data.collate import IGNORE_INDEX, stream_batches
 from seqlab.errors import SeqlabError
-from seqlab.generation import generate
+from seqlab.generation import beam_generate, generate_tokens
+from seqlab.models.gpt import GPT
 from seqlab.models.rnn import RNNLanguageModel
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
 from seqlab.tasks.config import LEVELS, SAMPLE_PROMPT, LMData, SampleConfig  # noqa: F401
 from seqlab.tasks.config import LMRunConfig as RunConfig
 from seqlab.text import Vocab
+from seqlab.text.subword import SubwordVocab, train_byte_bpe
 from seqlab.text.vocab import CharVocab
 from seqlab.training import load_weights
+
+# model_type -> the family (each has from_config and loss; the generation protocol prefill / step / reorder_state)
+MODELS: dict[str, type[nn.Module]] = {"rnn": RNNLanguageModel, "gpt": GPT}
+AnyVocab = Vocab | CharVocab | SubwordVocab
 
 # ---- text <-> ids ----------------------------------------------------------------------------------
 
 
-def read_stream(dataset: str, split: str, data_dir: str | Path | None) -> str | list[str]:
-    """The split as one string (characters) or one token list with <eos> closing each line (words)."""
-    examples = load_split(dataset, split, data_dir)
-    if LEVELS[dataset] == "char":
+def read_stream(data: LMData, split: str, data_dir: str | Path | None) -> str | list[str]:
+    """The split as one string (characters, BPE) or one word list with <eos> closing each line (words). WikiText's
+    text for BPE is its words, one space apart, a newline for each <eos>: the same words the word level reads."""
+    examples = load_split(data.dataset, split, data_dir)
+    if LEVELS[data.dataset] == "char":
         return "".join(ex.text for ex in examples)
-    return [tok for ex in examples if ex.text.strip() for tok in [*ex.text.split(), "<eos>"]]
+    lines = [ex.text.split() for ex in examples if ex.text.strip()]
+    if data.level == "word":
+        return [tok for words in lines for tok in [*words, "<eos>"]]
+    return "".join(" ".join(words) + "\n" for words in lines)
 
 
-def build_vocab(dataset: str, train_stream: str | list[str]) -> Vocab:
-    if LEVELS[dataset] == "char":
+def count_words(data: LMData, stream: str | list[str]) -> int:
+    """Words of a WikiText stream, <eos> (newline) included: the unit of per-word perplexity."""
+    if isinstance(stream, list):
+        return len(stream)
+    return sum(len(line.split()) + 1 for line in stream.splitlines())
+
+
+def build_vocab(data: LMData, train_stream: str | list[str]) -> AnyVocab:
+    if data.level == "bpe":
+        chunks = _chunks(train_stream)
+        return SubwordVocab(train_byte_bpe(chunks, data.bpe_vocab_size))
+    if data.level == "char":
         return CharVocab.build([train_stream])
     return Vocab.build([train_stream])
 
 
-def encode(vocab: Vocab, stream: str | list[str]) -> torch.Tensor:
+def _chunks(text: str, lines_per_chunk: int = 1000) -> list[str]:
+    """Text cut at line ends, so a tokeniser can read it in parallel (``encode_batch``)."""
+    lines = text.splitlines(keepends=True)
+    return ["".join(lines[i : i + lines_per_chunk]) for i in range(0, len(lines), lines_per_chunk)]
+
+
+def encode(vocab: AnyVocab, stream: str | list[str]) -> torch.Tensor:
+    if isinstance(vocab, SubwordVocab):
+        encodings = vocab.tokenizer.encode_batch(_chunks(stream), add_special_tokens=False)
+        return torch.tensor([i for e in encodings for i in e.ids], dtype=torch.long)
     return torch.tensor(vocab.encode(stream), dtype=torch.long)
 
 
-def decode(vocab: Vocab, ids: list[int]) -> str:
+def decode(vocab: AnyVocab, ids: list[int]) -> str:
+    if isinstance(vocab, SubwordVocab):
+        return vocab.decode(ids, skip_specials=False)  # WikiText's own "<unk>" is a special of the tokeniser
     out = vocab.decode(ids)
     return out if isinstance(out, str) else " ".join(out).replace(" <eos> ", "\n")
+
+
+def load_vocab(data: dict) -> AnyVocab:
+    if data.get("type") == "char":
+        return CharVocab.from_dict(data)
+    if "model" in data and "pre_tokenizer" in data:  # a tokenizer.json
+        return SubwordVocab.from_dict(data)
+    return Vocab.from_dict(data)
 
 
 @dataclass
@@ -74,108 +118,279 @@ class RandomWindows:
             yield {"inputs": self.stream[window], "targets": self.stream[window + 1]}
 
 
+# ---- the loss on a whole split ----------------------------------------------------------------------------
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 @torch.no_grad()
-def stream_loss(model: RNNLanguageModel, stream: torch.Tensor, rows: int, seq_len: int) -> float:
-    """Mean next-token loss (nats) over the stream, the recurrent state carried across windows."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+def stream_loss(model: RNNLanguageModel, stream: torch.Tensor, rows: int, seq_len: int) -> tuple[float, int]:
+    """Summed next-token loss (nats) and the number of tokens scored, the recurrent state carried across windows."""
+    device = _device(model)
     state, total, count = None, 0.0, 0
     for inputs, targets in stream_batches(stream, rows, seq_len):
         logits, state = model(inputs.to(device), state)
-        loss = torch.nn.functional.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
-                                                 reduction="sum")
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(), reduction="sum")
         total, count = total + loss.item(), count + targets.numel()
-    model.train(was_training)
-    return total / count
+    return total, count
+
+
+def windows(n: int, context: int, stride: int) -> list[tuple[int, int]]:
+    """(start, first scored target) of the windows that score targets 1..n-1 of an n-token stream once each: window
+    inputs are stream[start : start + context], and it scores the targets from ``first`` to start + context."""
+    out, scored = [], 1
+    end = min(context, n - 1)
+    while True:
+        start = end - min(context, end)
+        out.append((start, scored))
+        scored = end + 1
+        if end == n - 1:
+            return out
+        end = min(end + stride, n - 1)
+
+
+@torch.no_grad()
+def window_loss(model: GPT, stream: torch.Tensor, rows: int, context: int, stride: int) -> tuple[float, int]:
+    """Summed next-token loss (nats) and tokens scored: every token after the first, each predicted from the up to
+    ``context`` tokens before it that its window holds (stride < context: more left context, more windows)."""
+    device = _device(model)
+    total, count = 0.0, 0
+    spans = windows(len(stream), context, stride or context)
+    by_length: dict[int, list[tuple[int, int]]] = {}
+    for start, first in spans:
+        length = min(context, len(stream) - 1 - start)
+        by_length.setdefault(length, []).append((start, first))
+    for length, group in by_length.items():
+        offsets = torch.arange(length)
+        for i in range(0, len(group), rows):
+            starts = torch.tensor([s for s, _ in group[i : i + rows]])[:, None]
+            firsts = torch.tensor([f for _, f in group[i : i + rows]])[:, None]
+            index = starts + offsets  # (B, T)
+            targets = stream[index + 1].masked_fill(index + 1 < firsts, IGNORE_INDEX)
+            logits = model(stream[index].to(device))
+            loss = F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
+                                   ignore_index=IGNORE_INDEX, reduction="sum")
+            total, count = total + loss.item(), count + int((targets != IGNORE_INDEX).sum())
+    return total, count
+
+
+def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig) -> tuple[float, int]:
+    was_training = model.training
+    model.eval()
+    try:
+        if isinstance(model, GPT):
+            return window_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len, cfg.data.eval_stride)
+        return stream_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
+    finally:
+        model.train(was_training)
+
+
+# ---- the predictor -----------------------------------------------------------------------------------------
+
+
+class TextStream:
+    """Token ids -> text as it grows: a byte-level token may end inside a character, so text is released only up
+    to the last complete character (as Hugging Face's TextStreamer does)."""
+
+    def __init__(self, decode_ids: Callable[[list[int]], str]):
+        self.decode_ids, self.ids, self.shown = decode_ids, [], 0
+
+    def add(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        text = self.decode_ids(self.ids)
+        if text.endswith("\ufffd"):
+            return ""
+        piece, self.shown = text[self.shown :], len(text)
+        if piece.endswith("\n"):  # start afresh: decoding stays short however long the text grows
+            self.ids, self.shown = [], 0
+        return piece
+
+    def flush(self) -> str:
+        text = self.decode_ids(self.ids)
+        piece, self.ids, self.shown = text[self.shown :], [], 0
+        return piece
 
 
 class LanguageModel:
-    """A trained language model: ``generate("To be or not to be", max_new_tokens=200)`` -> text."""
+    """A trained language model: ``generate("To be or not to be", max_new_tokens=200)`` -> texts;
+    ``stream(prompt)`` yields the text as it is generated."""
 
-    def __init__(self, model: RNNLanguageModel, vocab: Vocab, config: RunConfig):
+    def __init__(self, model: nn.Module, vocab: AnyVocab, config: RunConfig):
         self.model, self.vocab, self.config = model, vocab, config
 
     @property
     def level(self) -> str:
-        return LEVELS[self.config.data.dataset]
+        return self.config.data.level
+
+    @property
+    def context(self) -> int | None:
+        """The most tokens the model reads (a GPT's n_positions); None for a recurrent model."""
+        return self.model.config.n_positions if isinstance(self.model, GPT) else None
 
     def _prompt_ids(self, prompt: str) -> list[int]:
-        tokens = prompt if self.level == "char" else prompt.split()
-        ids = self.vocab.encode(tokens)
-        unknown = sorted({t for t, i in zip(tokens, ids, strict=True) if i == self.vocab.unk_id})
-        if unknown:
-            raise SeqlabError(f"the prompt holds {len(unknown)} {self.level}(s) this model never saw: "
-                              + ", ".join(repr(t) for t in unknown[:5]))
+        """The prompt's ids; what the vocabulary lacks is named in one warning (characters are dropped, words read
+        as <unk>); a prompt longer than the context keeps its last tokens."""
+        if not prompt:
+            prompt = "\n" if self.level in ("char", "bpe") else "<eos>"
+        if self.level == "bpe":
+            ids = self.vocab.encode(prompt)
+        else:
+            tokens = prompt if self.level == "char" else prompt.split()
+            ids = self.vocab.encode(tokens)
+            unknown = sorted({t for t, i in zip(tokens, ids, strict=True) if i == self.vocab.unk_id})
+            if unknown:
+                what = "character(s)" if self.level == "char" else "word(s)"
+                action = "left out" if self.level == "char" else "read as <unk>"
+                warnings.warn(f"the prompt holds {len(unknown)} {what} this model never saw, {action}: "
+                              + ", ".join(repr(t) for t in unknown[:5]), stacklevel=3)
+                if self.level == "char":
+                    ids = [i for i in ids if i != self.vocab.unk_id]
+        if not ids:
+            raise SeqlabError("nothing is left of the prompt: this model knows none of its characters")
+        if self.context is not None and len(ids) > self.context:
+            warnings.warn(f"the prompt is {len(ids)} tokens, longer than the model's context of {self.context}: "
+                          f"it reads the last {self.context}", stacklevel=3)
+            ids = ids[-self.context :]
         return ids
 
-    def piece(self, token_id: int) -> str:
-        """The text one generated token adds (a word level model puts a space before each word)."""
-        if self.level == "char":
-            return decode(self.vocab, [token_id])
-        word = self.vocab.decode([token_id])[0]
-        return "\n" if word == "<eos>" else f" {word}"
+    def _decode_new(self, ids: list[int]) -> str:
+        if self.level == "word":
+            words = self.vocab.decode(ids)
+            return "".join("\n" if w == "<eos>" else f" {w}" for w in words)
+        return decode(self.vocab, ids)
+
+    @torch.no_grad()
+    def stream(self, prompt: str = "", *, max_new_tokens: int = 200, temperature: float = 0.8,
+               top_k: int | None = None, top_p: float | None = None, repetition_penalty: float = 1.0,
+               seed: int | None = None, stop: Sequence[str] = ()) -> Iterator[str]:
+        """The text one continuation of ``prompt`` adds, piece by piece as it is generated (the prompt excluded)."""
+        ids, generator = self._start(prompt, max_new_tokens, seed)
+        text = TextStream(self._decode_new)
+        try:
+            for token in generate_tokens(
+                    self.model, torch.tensor([ids], device=_device(self.model)), max_new_tokens,
+                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
+                    generator=generator, stop_strings=tuple(stop), decode=self._decode_new, pad_id=-1):
+                if int(token[0]) >= 0:
+                    piece = text.add(int(token[0]))
+                    if piece:
+                        yield piece
+        except ValueError as err:
+            raise SeqlabError(str(err)) from err
+        tail = text.flush()
+        if tail:
+            yield tail
 
     @torch.no_grad()
     def generate(self, prompt: str = "", *, max_new_tokens: int = 200, temperature: float = 0.8,
-                 top_k: int | None = None, top_p: float | None = None, seed: int | None = None,
-                 n: int = 1, stop: Sequence[str] = (), on_text: Callable[[str], None] | None = None) -> list[str]:
+                 top_k: int | None = None, top_p: float | None = None, repetition_penalty: float = 1.0,
+                 seed: int | None = None, n: int = 1, stop: Sequence[str] = (), beam: int = 1,
+                 on_text: Callable[[str], None] | None = None) -> list[str]:
         """``n`` continuations of ``prompt`` (the prompt included), through seqlab.generation's loop. An empty
         prompt starts from a newline. Each stops after ``max_new_tokens`` or once its new text holds a string of
-        ``stop``; ``on_text(piece)`` streams the text of the first continuation as it is generated."""
-        if max_new_tokens < 1:
-            raise SeqlabError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
-        ids = self._prompt_ids(prompt or ("\n" if self.level == "char" else "<eos>"))
-        device = next(self.model.parameters()).device
-        generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
-        prompt_ids = torch.tensor([ids] * n, device=device)
-        stream = None if on_text is None else (lambda tokens: on_text(self.piece(int(tokens[0]))))
-        self.model.eval()
+        ``stop``; ``beam`` > 1 returns the most probable continuation found by beam search; ``on_text(piece)``
+        streams the text of the first continuation as it is generated."""
+        ids, generator = self._start(prompt, max_new_tokens, seed)
+        start = decode(self.vocab, ids) if self.level != "word" else " ".join(self.vocab.decode(ids))
+        device = _device(self.model)
         try:
-            out = generate(self.model, prompt_ids, max_new_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
-                           generator=generator, stop_strings=tuple(stop), pad_id=-1, on_token=stream,
-                           decode=lambda new: decode(self.vocab, new))
+            if beam > 1:
+                out, _ = beam_generate(self.model, torch.tensor([ids], device=device), max_new_tokens,
+                                       beam_size=beam, pad_id=0)
+                return [start + self._decode_new(out[0, len(ids):].tolist())]
+            text = TextStream(self._decode_new)
+            rows: list[list[int]] = [[] for _ in range(n)]
+            for token in generate_tokens(
+                    self.model, torch.tensor([ids] * n, device=device), max_new_tokens, temperature=temperature,
+                    top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, generator=generator,
+                    stop_strings=tuple(stop), decode=self._decode_new, pad_id=-1):
+                for row, t in zip(rows, token.tolist(), strict=True):
+                    if t >= 0:
+                        row.append(t)
+                piece = text.add(int(token[0])) if on_text is not None and int(token[0]) >= 0 else ""
+                if piece:
+                    on_text(piece)
         except ValueError as err:
             raise SeqlabError(str(err)) from err
-        return [decode(self.vocab, [i for i in row.tolist() if i >= 0]) for row in out]
+        tail = text.flush() if on_text is not None else ""
+        if tail:
+            on_text(tail)
+        return [start + self._decode_new(row) for row in rows]
+
+    def save_hf(self, directory: str | Path) -> Path:
+        """Export a GPT as a Hugging Face directory: config.json and model.safetensors (GPT2LMHeadModel), and the
+        tokenizer.json of a BPE vocabulary (a character or word vocabulary has no Hugging Face tokenizer)."""
+        if not isinstance(self.model, GPT):
+            raise SeqlabError("only a GPT exports to Hugging Face (GPT2LMHeadModel); this run holds a "
+                              f"{self.config.model.cell.upper()} language model")
+        directory = self.model.save_hf(directory)
+        if isinstance(self.vocab, SubwordVocab):
+            from seqlab.text.subword import save_tokenizer
+
+            save_tokenizer(self.vocab.tokenizer, directory / "tokenizer.json")
+        return directory
+
+    def _start(self, prompt: str, max_new_tokens: int, seed: int | None) -> tuple[list[int], torch.Generator | None]:
+        if max_new_tokens < 1:
+            raise SeqlabError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+        ids = self._prompt_ids(prompt)
+        device = _device(self.model)
+        generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+        self.model.eval()
+        return ids, generator
+
+
+# ---- train, load, evaluate --------------------------------------------------------------------------------
+
+
+def build_model(cfg: RunConfig, vocab_size: int) -> nn.Module:
+    cfg.network.vocab_size = vocab_size
+    return MODELS[cfg.model_type].from_config(cfg.network)
 
 
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
-    """Train the language model, report the validation (and test, where there is one) loss and samples."""
+    """Train the language model, report the validation loss and samples."""
     started, cfg, out_dir = begin_run(cfg, out_dir)
-    train_stream = read_stream(cfg.data.dataset, "train", data_dir)
-    vocab = build_vocab(cfg.data.dataset, train_stream)
-    cfg.model.vocab_size = len(vocab)
-    model = RNNLanguageModel.from_config(cfg.model)
+    train_stream = read_stream(cfg.data, "train", data_dir)
+    vocab = build_vocab(cfg.data, train_stream)
+    model = build_model(cfg, len(vocab))
     train_ids = encode(vocab, train_stream)
-    valid_ids = encode(vocab, read_stream(cfg.data.dataset, "validation", data_dir))
+    valid_ids = encode(vocab, read_stream(cfg.data, "validation", data_dir))
     batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
 
-    def evaluate_dev(m: RNNLanguageModel) -> dict:
-        return {"loss": stream_loss(m, valid_ids, cfg.data.eval_batch_size, cfg.data.seq_len)}
+    def evaluate_dev(m: nn.Module) -> dict:
+        total, count = split_loss(m, valid_ids, cfg)
+        return {"loss": total / count}
 
-    facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
-                    save_vocab=lambda d: vocab.save(d / "vocab.json"), count_tokens=lambda b: b["targets"].numel(),
-                    progress=progress, resume=resume)
+    def save_vocab(d: Path) -> None:
+        from seqlab.io import write_json
+
+        write_json(d / "vocab.json", vocab.to_dict())
+
+    facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev, save_vocab=save_vocab,
+                    count_tokens=lambda b: b["targets"].numel(), progress=progress, resume=resume)
     if facts is None:
         return {}
+    facts["train_tokens"] = facts["steps"] * cfg.train.batch_size * cfg.data.seq_len
     metrics, _ = evaluate(out_dir, split="validation", data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started)
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> LanguageModel:
-    data = read_run_json(run_dir, "vocab.json")
-    vocab = CharVocab.from_dict(data) if data.get("type") == "char" else Vocab.from_dict(data)
-    model = RNNLanguageModel.from_config(cfg.model)
+    vocab = load_vocab(read_run_json(run_dir, "vocab.json"))
+    model = MODELS[cfg.model_type].from_config(cfg.network)
     load_weights(model, run_dir / "model.safetensors")
     return LanguageModel(model.to(device).eval(), vocab, cfg)
 
 
 def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
-    """Loss (nats/token), perplexity and bits per character on ``split`` (default: test where the dataset has one,
-    else validation; a split the dataset lacks is refused, naming those it has), and samples from the prompt."""
+    """Loss (nats/token), perplexity, per-word perplexity (WikiText-2) or bits per character (Tiny Shakespeare) on
+    ``split`` (default: test where the dataset has one, else validation; a split the dataset lacks is refused,
+    naming those it has), and samples from the prompt."""
     from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
@@ -183,20 +398,37 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     cfg = lm.config
     if split is None:  # Tiny Shakespeare has train and validation only (char-rnn's 90/10 split)
         split = "test" if "test" in describe(cfg.data.dataset).splits else "validation"
-    ids = encode(lm.vocab, read_stream(cfg.data.dataset, split, data_dir))
-    loss = stream_loss(lm.model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
+    stream = read_stream(cfg.data, split, data_dir)
+    ids = encode(lm.vocab, stream)
+    total, count = split_loss(lm.model, ids, cfg)
+    loss = total / count
     s = cfg.sample
-    samples = lm.generate(s.prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature, top_k=s.top_k,
-                          top_p=s.top_p, seed=s.seed, n=s.n)
-    metrics = {"split": split, "dataset": cfg.data.dataset, "level": lm.level, "n_tokens": len(ids), "loss": loss,
-               "perplexity": math.exp(loss), "samples": samples}
-    if lm.level == "char":
-        metrics["bits_per_char"] = loss / math.log(2)
-    parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {cfg.model.cell.upper()} language model",
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unseen character of the recipe's prompt is not news here
+        samples = lm.generate(s.prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature, top_k=s.top_k,
+                              top_p=s.top_p, seed=s.seed, n=s.n)
+    metrics = {"split": split, "dataset": cfg.data.dataset, "level": lm.level, "model_type": cfg.model_type,
+               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "samples": samples}
+    per_unit = loss * len(ids)  # nats per token x tokens: the split's total, read per character or per word
+    if LEVELS[cfg.data.dataset] == "char":
+        metrics["bits_per_char"] = per_unit / len(stream) / math.log(2)
+    else:
+        words = count_words(cfg.data, stream)
+        metrics.update(n_words=words, perplexity_per_word=math.exp(per_unit / words))
+    family = "GPT" if cfg.model_type == "gpt" else cfg.model.cell.upper()
+    parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {family} language model",
                         examples=[{"prompt": s.prompt, "sample": text} for text in samples],
                         examples_title=f"Samples (temperature {s.temperature}, seed {s.seed})")
-    parts.notes.append("loss: mean next-token cross-entropy in nats over the whole split, the recurrent state "
-                       f"carried across windows of {cfg.data.seq_len}.")
+    parts.notes.append(_loss_note(cfg))
     if (run_dir / "history.json").is_file() and (out_dir is None or Path(out_dir) == run_dir):
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
     return metrics, parts
+
+
+def _loss_note(cfg: RunConfig) -> str:
+    if cfg.model_type == "gpt":
+        stride = cfg.data.eval_stride or cfg.data.seq_len
+        return (f"loss: mean next-token cross-entropy in nats over the whole split, read in windows of "
+                f"{cfg.data.seq_len} tokens starting every {stride}, each token scored once.")
+    return ("loss: mean next-token cross-entropy in nats over the whole split, the recurrent state carried across "
+            f"windows of {cfg.data.seq_len}.")

@@ -70,6 +70,19 @@ def train_reversible(texts: Iterable[str], vocab_size: int, *, model: str = "bpe
     return tok
 
 
+def train_byte_bpe(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2,
+                   specials: Sequence[str] = BPE_SPECIALS) -> Tokenizer:
+    """GPT-2's byte-level BPE: text is read as UTF-8 bytes (each shown as a printable character, "Ġ" for a
+    space), merges start from the 256 bytes, so every string encodes (no <unk>) and decodes back exactly."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(specials),
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(texts, trainer)
+    return tok
+
+
 def train_wordpiece(texts: Iterable[str], vocab_size: int, *, min_frequency: int = 2, lowercase: bool = True,
                     specials: Sequence[str] = WORDPIECE_SPECIALS) -> Tokenizer:
     """WordPiece as in BERT: BERT's pre-tokenisation, "##" continuation pieces, and [CLS] ... [SEP]
@@ -129,8 +142,8 @@ class SubwordVocab:
         ids = self.tokenizer.encode(text, add_special_tokens=False).ids
         return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
 
-    def decode(self, ids: Iterable[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+    def decode(self, ids: Iterable[int], *, skip_specials: bool = True) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=skip_specials)
 
     def unknown(self, text: str) -> list[str]:
         """The parts of ``text`` the vocabulary reads as <unk> (unseen characters, or words for a word vocabulary)."""
