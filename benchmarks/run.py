@@ -7,6 +7,7 @@
     python benchmarks/run.py lstm            # our LSTM layer (fast and reference paths) vs a bare nn.LSTM
     python benchmarks/run.py bow             # BoW + naive Bayes / logistic regression vs scikit-learn on IMDB
     python benchmarks/run.py decoding        # translation search, greedy and beam 5: KV cache / none / nn.Transformer
+    python benchmarks/run.py gpt             # GPT vs HF GPT2LMHeadModel: training, generation, KV cache, memory
     python benchmarks/run.py --quick         # small sizes, seconds each: a CI check, not numbers to report
 
 Every benchmark first checks that ours and its reference agree (logits, tokens cached = uncached, matrices,
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bow_vs_sklearn
 import decoding_speed
+import gpt_vs_hf
 import lstm_vs_torch
 import trainer_overhead
 import transformer_vs_torch
@@ -37,7 +39,7 @@ import vectorize_vs_sklearn
 
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
               "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
-              "decoding": decoding_speed.run}
+              "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run}
 
 
 def machine() -> dict:

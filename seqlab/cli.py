@@ -169,6 +169,8 @@ def _report(metrics: dict, out: Path) -> None:
         print(text_table([{"metric": k, "value": v} for k, v in scalar_metrics(metrics).items() if v is not None]))
         for sample in metrics.get("samples", [])[:1]:
             print(f"\nsample:\n{sample}")
+        for texts in metrics.get("more_samples", {}).values():
+            print(f"\nsample:\n{texts[0]}")
     else:
         print(f"\nexact match on {metrics['n_test']} held-out test dates: {metrics['exact_match']:.4f}")
         print(f"{metrics['steps']} steps, {metrics['parameters']:,} parameters, {metrics['precision']} on "

@@ -8,6 +8,7 @@ import torch
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "benchmarks"))  # scripts, not a package
 
+import gpt_vs_hf
 import run
 import transformer_vs_torch
 from common import BenchmarkMismatch, check_close
@@ -31,6 +32,22 @@ def test_the_transformer_benchmark_checks_that_both_models_compute_the_same_func
         transformer_vs_torch.check_agreement(ours, ref, src, tgt, steps=4)
     transformer_vs_torch.copy_into_ours(ours, ref)
     assert "greedy tokens cached = uncached" in transformer_vs_torch.check_agreement(ours, ref, src, tgt, steps=4)
+
+
+def test_the_gpt_benchmark_checks_logits_gradients_and_generation_against_hf():
+    from dataclasses import replace
+
+    cfg = replace(gpt_vs_hf.NANOGPT_CPU, n_layers=1, d_model=32, n_heads=2, n_positions=16)
+    ours, ref = gpt_vs_hf.build_pair(cfg)
+    batch, prompt = gpt_vs_hf.random_batch(cfg, 2, seed=0), torch.randint(0, cfg.vocab_size, (2, 3))
+    assert "cached = uncached = HF generate" in gpt_vs_hf.check_agreement(ours, ref, batch, prompt, 8)
+    other, _ = gpt_vs_hf.build_pair(cfg, seed=1)  # different weights
+    with pytest.raises(BenchmarkMismatch, match=r"logits, ours vs HF"):
+        gpt_vs_hf.check_agreement(other, ref, batch, prompt, 8)
+    with torch.no_grad():
+        ref.transformer.h[0].mlp.c_fc.bias += 0.5  # HF's zero biases of a bias-free model made non-zero
+    with pytest.raises(BenchmarkMismatch):
+        gpt_vs_hf.check_agreement(ours, ref, batch, prompt, 8)
 
 
 def test_a_failing_benchmark_fails_the_run_after_the_others_ran(monkeypatch, tmp_path, capsys):

@@ -129,6 +129,7 @@ LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}  # each dataset's own
 TOKENIZERS = ("auto", "char", "word", "bpe")  # auto: the dataset's level; bpe: byte-level BPE (GPT-2's kind)
 LM_MODELS = ("rnn", "gpt")  # seqlab.tasks.lm.MODELS
 SAMPLE_PROMPT = "To be or not to be"
+LECTURE_PROMPT = "Once upon a time in a faraway land,"  # the lectures' GPT prompt
 
 
 @dataclass
@@ -164,6 +165,7 @@ class SampleConfig:
     """The samples written to metrics.json after training (and the defaults of ``seqlab generate``)."""
 
     prompt: str = SAMPLE_PROMPT
+    more_prompts: list[str] = field(default_factory=lambda: [LECTURE_PROMPT])  # sampled too, n each
     max_new_tokens: int = 300
     temperature: float = 0.8
     top_k: int | None = None

@@ -403,12 +403,15 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     total, count = split_loss(lm.model, ids, cfg)
     loss = total / count
     s = cfg.sample
+    by_prompt = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an unseen character of the recipe's prompt is not news here
-        samples = lm.generate(s.prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature, top_k=s.top_k,
-                              top_p=s.top_p, seed=s.seed, n=s.n)
+        for prompt in dict.fromkeys([s.prompt, *s.more_prompts]):
+            by_prompt[prompt] = lm.generate(prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature,
+                                            top_k=s.top_k, top_p=s.top_p, seed=s.seed, n=s.n)
     metrics = {"split": split, "dataset": cfg.data.dataset, "level": lm.level, "model_type": cfg.model_type,
-               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "samples": samples}
+               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "samples": by_prompt[s.prompt],
+               "more_samples": {p: texts for p, texts in by_prompt.items() if p != s.prompt}}
     per_unit = loss * len(ids)  # nats per token x tokens: the split's total, read per character or per word
     if LEVELS[cfg.data.dataset] == "char":
         metrics["bits_per_char"] = per_unit / len(stream) / math.log(2)
@@ -417,7 +420,7 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
         metrics.update(n_words=words, perplexity_per_word=math.exp(per_unit / words))
     family = "GPT" if cfg.model_type == "gpt" else cfg.model.cell.upper()
     parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {family} language model",
-                        examples=[{"prompt": s.prompt, "sample": text} for text in samples],
+                        examples=[{"prompt": p, "sample": text} for p, texts in by_prompt.items() for text in texts],
                         examples_title=f"Samples (temperature {s.temperature}, seed {s.seed})")
     parts.notes.append(_loss_note(cfg))
     if (run_dir / "history.json").is_file() and (out_dir is None or Path(out_dir) == run_dir):
