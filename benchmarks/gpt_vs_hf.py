@@ -25,7 +25,6 @@ loaded): gradients, optimiser state and activations.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -153,7 +152,7 @@ def peak_step_memory(which: str, cfg: GPTConfig, batch: int) -> float:
     """MiB a training step adds to the process at its peak (see the module docstring), measured in a fresh process."""
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "PYTHONPATH": f"{REPO}:{REPO / 'benchmarks'}"}
     code = (f"import gpt_vs_hf, json; from seqlab.models.gpt import GPTConfig; "
-            f"print(gpt_vs_hf._measure_step_memory({which!r}, GPTConfig(**{json.dumps(vars(cfg))}), {batch}))")
+            f"print(gpt_vs_hf._measure_step_memory({which!r}, GPTConfig(**{vars(cfg)!r}), {batch}))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -164,8 +163,6 @@ def _rss_mib() -> float:
 
 
 def _measure_step_memory(which: str, cfg: GPTConfig, batch: int) -> float:
-    import resource
-
     model = build_pair(cfg)[0 if which == "ours" else 1]  # the other is dropped: one model in this process
     data = random_batch(cfg, batch, seed=1)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -175,7 +172,13 @@ def _measure_step_memory(which: str, cfg: GPTConfig, batch: int) -> float:
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    return _peak_rss_mib() - before
+
+
+def _peak_rss_mib() -> float:
+    """VmHWM: this process's own peak (ru_maxrss would carry the parent's peak across fork and exec)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def _row(what: str, precision: str, ours: float, reference: float, setup: str) -> dict:
@@ -186,7 +189,7 @@ def _row(what: str, precision: str, ours: float, reference: float, setup: str) -
 def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
     baby = replace(BABY, n_layers=2, n_positions=64, d_model=96, n_heads=3) if quick else BABY
     nano = replace(NANOGPT_CPU, n_layers=2) if quick else NANOGPT_CPU
-    train_batch, nano_batch, steps, rounds = (4, 12, 2, 1) if quick else (16, 12, 5, 3)
+    train_batch, nano_batch, steps, rounds = (4, 12, 2, 1) if quick else (16, 12, 4, 2)
     new, prompt_len = (24, 8) if quick else (200, 16)
     ours, ref = build_pair(baby)
     nano_ours, nano_ref = build_pair(nano, seed=1)
@@ -201,7 +204,7 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
         bf16 = precision == "bf16"
         best: dict[str, float] = {}
 
-        def keep(key: str, rate: float) -> None:
+        def keep(key: str, rate: float, best: dict[str, float] = best) -> None:
             best[key] = max(best.get(key, 0.0), rate)
 
         for _ in range(rounds):
