@@ -9,8 +9,8 @@ from __future__ import annotations
 from seqlab.lazy import lazy_getattr
 
 _LAZY = {**dict.fromkeys(("Recurrent", "RNNClassifier", "RNNLanguageModel", "RNNTagger"), "seqlab.models.rnn"),
-         "Transformer": "seqlab.models.transformer",
-         **dict.fromkeys(("RNNClassifierConfig", "RNNLMConfig", "RNNTaggerConfig", "TransformerConfig"),
+         "Transformer": "seqlab.models.transformer", "GPT": "seqlab.models.gpt",
+         **dict.fromkeys(("GPTConfig", "RNNClassifierConfig", "RNNLMConfig", "RNNTaggerConfig", "TransformerConfig"),
                          "seqlab.models.config")}
 
 __all__ = sorted(_LAZY)
