@@ -181,6 +181,27 @@ def _peak_rss_mib() -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
+def _one_round(baby: tuple[GPT, torch.nn.Module], nano: tuple[GPT, torch.nn.Module], batch: dict, nano_data: dict,
+               prompts: dict[int, torch.Tensor], steps: int, new: int, bf16: bool) -> dict[str, float]:
+    """One pass of every measure, ours and HF in turn: training steps/s, generation tokens/s (cached, uncached)."""
+    (ours, ref), (nano_ours, nano_ref) = baby, nano
+    for model in (ours, ref, nano_ours, nano_ref):
+        model.train()
+    rates = {
+        "train_ours": train_rate(lambda: ours.loss(**batch), ours.parameters(), steps, bf16),
+        "train_hf": train_rate(lambda: hf_loss(ref, **batch), ref.parameters(), steps, bf16),
+        "nano_ours": train_rate(lambda: nano_ours.loss(**nano_data), nano_ours.parameters(), steps * 4, bf16),
+        "nano_hf": train_rate(lambda: hf_loss(nano_ref, **nano_data), nano_ref.parameters(), steps * 4, bf16),
+    }
+    ours.eval(), ref.eval()
+    for b, prompt in prompts.items():
+        rates[f"gen{b}_ours"] = gen_rate(lambda p=prompt: ours_greedy(ours, p, new), b * new, bf16)
+        rates[f"gen{b}_hf"] = gen_rate(lambda p=prompt: hf_greedy(ref, p, new), b * new, bf16)
+        rates[f"gen{b}_nocache"] = gen_rate(lambda p=prompt: ours_greedy(ours, p, new, use_cache=False), b * new,
+                                            bf16)
+    return rates
+
+
 def _row(what: str, precision: str, ours: float, reference: float, setup: str) -> dict:
     return {"benchmark": "gpt", "what": what, "precision": precision, "ours": ours, "reference": reference,
             "ratio": ours / reference, "setup": setup}
@@ -203,23 +224,10 @@ def run(quick: bool = False, force_bf16: bool = False) -> list[dict]:
     for precision in precisions:
         bf16 = precision == "bf16"
         best: dict[str, float] = {}
-
-        def keep(key: str, rate: float, best: dict[str, float] = best) -> None:
-            best[key] = max(best.get(key, 0.0), rate)
-
-        for _ in range(rounds):
-            ours.train(), ref.train(), nano_ours.train(), nano_ref.train()
-            keep("train_ours", train_rate(lambda: ours.loss(**batch), ours.parameters(), steps, bf16))
-            keep("train_hf", train_rate(lambda: hf_loss(ref, **batch), ref.parameters(), steps, bf16))
-            keep("nano_ours", train_rate(lambda: nano_ours.loss(**nano_data), nano_ours.parameters(), steps * 4, bf16))
-            keep("nano_hf", train_rate(lambda: hf_loss(nano_ref, **nano_data), nano_ref.parameters(), steps * 4,
-                                       bf16))
-            ours.eval(), ref.eval()
-            for b, prompt in prompts.items():
-                keep(f"gen{b}_ours", gen_rate(lambda p=prompt: ours_greedy(ours, p, new), b * new, bf16))
-                keep(f"gen{b}_hf", gen_rate(lambda p=prompt: hf_greedy(ref, p, new), b * new, bf16))
-                keep(f"gen{b}_nocache", gen_rate(lambda p=prompt: ours_greedy(ours, p, new, use_cache=False),
-                                                 b * new, bf16))
+        for _ in range(rounds):  # interleaved rounds; keep each side's best
+            rates = _one_round((ours, ref), (nano_ours, nano_ref), batch, nano_data, prompts, steps, new, bf16)
+            for key, rate in rates.items():
+                best[key] = max(best.get(key, 0.0), rate)
         peak = matmul_peak(bf16)
         tokens = train_batch * baby.n_positions
         mfu = {side: best[f"train_{side}"] * tokens * flops_per_token(ours) / peak for side in ("ours", "hf")}

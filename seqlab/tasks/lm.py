@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +212,14 @@ class TextStream:
         piece, self.ids, self.shown = text[self.shown :], [], 0
         return piece
 
+    def pieces(self, tokens: Iterable[int]) -> Iterator[str]:
+        """The text of ``tokens`` (negative ids: none, the row has stopped), piece by piece, the tail flushed."""
+        for token in tokens:
+            if token >= 0 and (piece := self.add(token)):
+                yield piece
+        if tail := self.flush():
+            yield tail
+
 
 class LanguageModel:
     """A trained language model: ``generate("To be or not to be", max_new_tokens=200)`` -> texts;
@@ -267,21 +275,9 @@ class LanguageModel:
                seed: int | None = None, stop: Sequence[str] = ()) -> Iterator[str]:
         """The text one continuation of ``prompt`` adds, piece by piece as it is generated (the prompt excluded)."""
         ids, generator = self._start(prompt, max_new_tokens, seed)
-        text = TextStream(self._decode_new)
-        try:
-            for token in generate_tokens(
-                    self.model, torch.tensor([ids], device=_device(self.model)), max_new_tokens,
-                    temperature=temperature, top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty,
-                    generator=generator, stop_strings=tuple(stop), decode=self._decode_new, pad_id=-1):
-                if int(token[0]) >= 0:
-                    piece = text.add(int(token[0]))
-                    if piece:
-                        yield piece
-        except ValueError as err:
-            raise SeqlabError(str(err)) from err
-        tail = text.flush()
-        if tail:
-            yield tail
+        steps = self._steps(ids, 1, max_new_tokens, generator, temperature=temperature, top_k=top_k, top_p=top_p,
+                            repetition_penalty=repetition_penalty, stop_strings=tuple(stop))
+        yield from TextStream(self._decode_new).pieces(step[0] for step in steps)
 
     @torch.no_grad()
     def generate(self, prompt: str = "", *, max_new_tokens: int = 200, temperature: float = 0.8,
@@ -294,30 +290,38 @@ class LanguageModel:
         streams the text of the first continuation as it is generated."""
         ids, generator = self._start(prompt, max_new_tokens, seed)
         start = decode(self.vocab, ids) if self.level != "word" else " ".join(self.vocab.decode(ids))
-        device = _device(self.model)
+        if beam > 1:
+            out, _ = beam_generate(self.model, torch.tensor([ids], device=_device(self.model)), max_new_tokens,
+                                   beam_size=beam, pad_id=0)
+            return [start + self._decode_new(out[0, len(ids):].tolist())]
+        rows: list[list[int]] = [[] for _ in range(n)]
+
+        def first_row() -> Iterator[int]:  # every row kept, the first row's token passed on for on_text
+            for step in self._steps(ids, n, max_new_tokens, generator, temperature=temperature, top_k=top_k,
+                                    top_p=top_p, repetition_penalty=repetition_penalty, stop_strings=tuple(stop)):
+                for row, token in zip(rows, step, strict=True):
+                    if token >= 0:
+                        row.append(token)
+                yield step[0]
+
+        if on_text is None:
+            for _ in first_row():
+                pass
+        else:
+            for piece in TextStream(self._decode_new).pieces(first_row()):
+                on_text(piece)
+        return [start + self._decode_new(row) for row in rows]
+
+    def _steps(self, ids: list[int], n: int, max_new_tokens: int, generator: torch.Generator | None,
+               **sampling) -> Iterator[list[int]]:
+        """Each step's new token for each of ``n`` rows from the prompt ``ids`` (-1 once a row has stopped)."""
+        prompt = torch.tensor([ids] * n, device=_device(self.model))
         try:
-            if beam > 1:
-                out, _ = beam_generate(self.model, torch.tensor([ids], device=device), max_new_tokens,
-                                       beam_size=beam, pad_id=0)
-                return [start + self._decode_new(out[0, len(ids):].tolist())]
-            text = TextStream(self._decode_new)
-            rows: list[list[int]] = [[] for _ in range(n)]
-            for token in generate_tokens(
-                    self.model, torch.tensor([ids] * n, device=device), max_new_tokens, temperature=temperature,
-                    top_k=top_k, top_p=top_p, repetition_penalty=repetition_penalty, generator=generator,
-                    stop_strings=tuple(stop), decode=self._decode_new, pad_id=-1):
-                for row, t in zip(rows, token.tolist(), strict=True):
-                    if t >= 0:
-                        row.append(t)
-                piece = text.add(int(token[0])) if on_text is not None and int(token[0]) >= 0 else ""
-                if piece:
-                    on_text(piece)
+            for token in generate_tokens(self.model, prompt, max_new_tokens, generator=generator,
+                                         decode=self._decode_new, pad_id=-1, **sampling):
+                yield token.tolist()
         except ValueError as err:
             raise SeqlabError(str(err)) from err
-        tail = text.flush() if on_text is not None else ""
-        if tail:
-            on_text(tail)
-        return [start + self._decode_new(row) for row in rows]
 
     def save_hf(self, directory: str | Path) -> Path:
         """Export a GPT as a Hugging Face directory: config.json and model.safetensors (GPT2LMHeadModel), and the
