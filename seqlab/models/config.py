@@ -150,6 +150,73 @@ GPT_PRESETS: dict[str, dict] = {
 }
 
 
+# ---- BERT (seqlab.models.bert) -------------------------------------------------------------------------
+
+@dataclass
+class BertConfig:
+    """A Transformer encoder over token + learned position + segment embeddings (Devlin et al. 2019).
+
+    Post-norm layers (LayerNorm after each residual sum, eps 1e-12), exact GELU, dropout on the embeddings, the
+    attention weights and each sub-layer's output, as Hugging Face's ``BertModel``.
+    """
+
+    vocab_size: int = 30522  # 0: filled from the tokenizer
+    max_positions: int = 512
+    type_vocab_size: int = 2  # segments A and B
+    n_layers: int = 12
+    n_heads: int = 12
+    d_model: int = 768
+    d_ff: int = 0  # 0: 4 * d_model
+    dropout: float = 0.1  # hidden_dropout_prob
+    attention_dropout: float | None = None  # attention_probs_dropout_prob; None: = dropout
+    activation: str = "gelu"  # exact GELU
+    layer_norm_eps: float = 1e-12
+    init_std: float = 0.02
+    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("max_positions", "type_vocab_size", "n_layers", "n_heads", "d_model"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.vocab_size < 0 or self.d_ff < 0:
+            raise ValueError(f"vocab_size and d_ff must not be negative, got {self.vocab_size} and {self.d_ff}")
+        if not all(0 <= r < 1 for r in (self.dropout, self.attention_dropout or 0.0)):
+            raise ValueError("dropout rates must lie in [0, 1)")
+        if self.activation not in ACTIVATION_NAMES:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {self.activation!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
+        if not (self.layer_norm_eps > 0 and self.init_std > 0):
+            raise ValueError("layer_norm_eps and init_std must be positive")
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_size(self) -> int:
+        return self.d_ff or 4 * self.d_model
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> BertConfig:
+        if name not in BERT_PRESETS:
+            raise ValueError(f"unknown BERT preset {name!r} (choose from {', '.join(BERT_PRESETS)})")
+        return cls(**{**BERT_PRESETS[name], **overrides})
+
+
+BERT_PRESETS: dict[str, dict] = {
+    # Devlin et al. 2019 (Hugging Face "bert-base-uncased", "bert-large-uncased")
+    "bert-base": dict(n_layers=12, n_heads=12, d_model=768),
+    "bert-large": dict(n_layers=24, n_heads=16, d_model=1024),
+    # Wang et al. 2020, MiniLM-L6-H384: the shape of all-MiniLM-L6-v2 (22.7M parameters)
+    "minilm-l6-h384": dict(n_layers=6, n_heads=12, d_model=384, d_ff=1536),
+    # Turc et al. 2019's small BERTs, for a CPU; the vocabulary comes from the data
+    "bert-small": dict(vocab_size=0, n_layers=4, n_heads=8, d_model=512),
+    "bert-mini": dict(vocab_size=0, n_layers=4, n_heads=4, d_model=256),
+    "bert-tiny": dict(vocab_size=0, n_layers=2, n_heads=2, d_model=128),
+}
+
+
 # ---- recurrent networks (seqlab.models.rnn) ----------------------------------------------------------
 
 POOLINGS = ("last", "max", "mean")

@@ -52,7 +52,7 @@ from seqlab.tasks.config import EMBEDDINGS, LABEL_NAMES, MODEL_TYPES, ClassifyDa
 from seqlab.tasks.config import ClassifyRunConfig as RunConfig
 from seqlab.tasks.rundir import read_run_text, weights_file
 from seqlab.text import Vocab
-from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, minilm_dir, words
+from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, words
 from seqlab.training import load_weights, read_tensors, save_weights
 
 _MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
@@ -71,12 +71,12 @@ def check_texts(texts: list[str]) -> None:
             raise SeqlabError(f"input {i} is empty: give some text to classify")
 
 
-def minilm_embeddings() -> torch.Tensor:
-    """MiniLM's pretrained token embeddings (30522, 384)."""
-    from safetensors import safe_open
+def minilm_embeddings() -> tuple[torch.Tensor, str]:
+    """MiniLM's pretrained token embeddings (30522, 384) and its tokenizer.json, from the one pretrained loader."""
+    from seqlab.models.bert import load_pretrained
 
-    with safe_open(str(minilm_dir() / "model.safetensors"), "pt") as f:
-        return f.get_tensor("embeddings.word_embeddings.weight")
+    bert, tokenizer_json = load_pretrained("all-MiniLM-L6-v2")
+    return bert.embeddings.word.weight.detach(), tokenizer_json
 
 
 # ---- the trained classifier: text in, label and probability out ----------------------------------------
@@ -192,9 +192,8 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
         encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size = len(vocab)
     else:
-        encoder = WordPieceEncoder((minilm_dir() / "tokenizer.json").read_text(encoding="utf-8"), cfg.data.max_tokens,
-                                   clean=clean)
-        pretrained = minilm_embeddings()
+        pretrained, tokenizer_json = minilm_embeddings()
+        encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
     cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
     model = RNNClassifier.from_config(cfg.rnn)

