@@ -248,7 +248,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    """Translate (seq2seq), classify (label and probability) or tag (token/TAG) each input line."""
+    """Translate (seq2seq), classify (label and probability), tag (token/TAG) or fill in [MASK] (a pre-trained
+    BERT: the top 5 pieces with probabilities) for each input line."""
     from seqlab.tasks import load_run as load
 
     batches = _input_batches(args)
@@ -259,6 +260,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     elif hasattr(predictor, "predict"):
         _answer_lines(batches, lambda texts: [f"{escape_controls(str(label))}\t{p:.4f}"
                                               for label, p in predictor.predict(texts)])
+    elif hasattr(predictor, "fill_mask"):
+        _answer_lines(batches, lambda texts: [escape_controls(line) for line in predictor.fill_mask(texts)])
     elif hasattr(predictor, "tag"):
         _answer_lines(batches, lambda texts: [" ".join(f"{escape_controls(tok)}/{tag}" for tok, tag in predictor.tag(t))
                                               for t in texts])

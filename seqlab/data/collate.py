@@ -18,7 +18,7 @@ default ``ignore_index`` of ``F.cross_entropy``).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -165,3 +165,21 @@ class BucketBatchSampler(Sampler[list[int]]):
         # Pools hold a whole number of batches, so only the last pool can end in a partial batch.
         full, rest = divmod(len(self.lengths), self.batch_size)
         return full if self.drop_last else full + (rest > 0)
+
+
+class EpochSeeded:
+    """A loader's batches passed through ``transform(batch, generator)``, the generator drawn afresh each epoch from
+    (seed, epoch): random changes to the data (word dropout, BERT's dynamic masking) that a resumed run replays."""
+
+    def __init__(self, loader, transform: Callable[[dict, torch.Generator], dict], seed: int):
+        self.loader, self.transform, self.seed = loader, transform, seed
+        self.batch_sampler, self.epoch = loader.batch_sampler, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.batch_sampler.set_epoch(epoch)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
+        for batch in self.loader:
+            yield self.transform(batch, generator)

@@ -270,6 +270,11 @@ class BertTagger(nn.Module):
         logits = self(ids, mask)  # (B, T, C)
         return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
 
+    def decode(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor) -> list[list[int]]:
+        """The best tag of each word, read at its first piece: ``first`` (B, T) bool marks those pieces."""
+        best = self(ids, mask).argmax(-1)  # (B, T)
+        return [row[keep].tolist() for row, keep in zip(best, first, strict=True)]
+
 
 # ---- sentence embeddings -------------------------------------------------------------------------------------------
 
@@ -536,7 +541,10 @@ def save_hf_dir(directory: str | Path, state: Mapping[str, torch.Tensor], hf_con
 
     directory = check_output_dir(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items() if k != "cls.predictions.decoder.weight"}
+    # the decoder's bias is cls.predictions.bias (safetensors refuses shared memory: a copy); its weight is the
+    # word embedding, which HF ties back on loading
+    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()
+               if k != "cls.predictions.decoder.weight"}
     write_json(directory / "config.json", hf_config)
     atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     return directory

@@ -217,6 +217,22 @@ BERT_PRESETS: dict[str, dict] = {
 }
 
 
+@dataclass
+class BertFinetuneConfig:
+    """A pretrained BERT fine-tuned by a task (classify, tag): where its weights come from and the head's dropout.
+    ``model`` is filled from the pretrained config when training starts, so a run rebuilds without them."""
+
+    pretrained: str = "all-MiniLM-L6-v2"  # a shipped name, or a Hugging Face BERT directory (config.json, ...)
+    dropout: float = 0.1  # before the task's linear head
+    model: BertConfig = field(default_factory=lambda: BertConfig.from_name("minilm-l6-h384"))
+
+    def __post_init__(self) -> None:
+        if not self.pretrained:
+            raise ValueError("bert.pretrained must name the pretrained weights (all-MiniLM-L6-v2 or a directory)")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"bert.dropout must lie in [0, 1), got {self.dropout}")
+
+
 # ---- recurrent networks (seqlab.models.rnn) ----------------------------------------------------------
 
 POOLINGS = ("last", "max", "mean")

@@ -1,11 +1,12 @@
-"""Text classification (sentiment on SST-2 and IMDB): bag-of-words models and recurrent networks.
+"""Text classification (sentiment on SST-2 and IMDB): bag-of-words models, recurrent networks, fine-tuned BERT.
 
-One recipe, four models, picked by ``model_type``:
+One recipe, five models, picked by ``model_type``:
 
 - ``nb``: multinomial naive Bayes on word and bigram counts (fitted in closed form);
 - ``logreg``: logistic regression on TF-IDF (or count) features (full-batch L-BFGS);
 - ``mlp``: the feed-forward bag-of-words classifier (Linear-ReLU-...-sigmoid, BCE), through the Trainer;
-- ``rnn``: an embedding + (Bi)LSTM/GRU/RNN + pooling classifier, through the Trainer.
+- ``rnn``: an embedding + (Bi)LSTM/GRU/RNN + pooling classifier, through the Trainer;
+- ``bert``: a pretrained BERT (all-MiniLM-L6-v2 by default) fine-tuned with a linear head on the pooled [CLS].
 
 The bag-of-words models read ``features``; the RNN reads ``rnn`` and a word vocabulary. Every run writes
 config.json, vocab.json (words, or the bag-of-words terms), model.safetensors, metrics.json and plots.
@@ -217,6 +218,29 @@ def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tupl
     return model, WordEncoder(Vocab.from_dict(data), cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
 
 
+def _build_bert(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder, Any]:
+    from seqlab.models.bert import BertClassifier, load_pretrained
+
+    bert, tokenizer_json = load_pretrained(cfg.bert.pretrained)
+    cfg.bert.model = bert.config
+    encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean, specials=True)
+    model = BertClassifier(bert, n_classes, dropout=cfg.bert.dropout)
+    ids = encoder.ids([ex.text for ex in train], warn=False)
+    items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
+    batches = bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
+                              cfg.train.batch_size, cfg.train.seed)
+    return model, encoder, batches
+
+
+def _load_bert(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
+    from seqlab.models.bert import Bert, BertClassifier
+
+    model = BertClassifier(Bert.from_config(cfg.bert.model), n_classes, dropout=cfg.bert.dropout)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, WordPieceEncoder(read_run_text(run_dir, data["tokenizer"]), cfg.data.max_tokens, clean=clean,
+                                   specials=True)
+
+
 @dataclass(frozen=True)
 class ModelFamily:
     build: Callable[[RunConfig, list, int], tuple[Any, Any, Any]]
@@ -231,6 +255,7 @@ MODELS: dict[str, ModelFamily] = {
     "logreg": ModelFamily(_build_logreg, _load_logreg, closed_form=True),
     "mlp": ModelFamily(_build_mlp, _load_mlp, counts_tokens=False),
     "rnn": ModelFamily(_build_rnn, _load_rnn),
+    "bert": ModelFamily(_build_bert, _load_bert),
 }
 
 

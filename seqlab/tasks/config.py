@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seqlab.models.config import (
+    BertConfig,
+    BertFinetuneConfig,
     BoWFeaturesConfig,
     BoWMLPConfig,
     GPTConfig,
@@ -26,7 +28,7 @@ from seqlab.training.config import OptimConfig, TrainConfig, check_early_stoppin
 
 EMBEDDINGS = ("learned", "minilm", "minilm-frozen")
 LABEL_NAMES = {"sst2": ["negative", "positive"], "imdb": ["negative", "positive"]}
-MODEL_TYPES = ("nb", "logreg", "mlp", "rnn")  # seqlab.tasks.classify.MODELS
+MODEL_TYPES = ("nb", "logreg", "mlp", "rnn", "bert")  # seqlab.tasks.classify.MODELS
 
 
 @dataclass
@@ -36,7 +38,7 @@ class ClassifyData:
     test_split: str = "validation"  # SST-2's test labels are not public: its dev set is the reported split
     dev_fraction: float = 0.02  # of train, held out for early stopping and model selection
     lowercase: bool = True
-    max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN only)
+    max_tokens: int = 400  # longer texts keep their first and last max_tokens/2 tokens (RNN, BERT: pieces in all)
     min_freq: int = 2  # RNN word vocabulary
     max_vocab: int | None = 50000
     # RNN input: "learned" = a word vocabulary and embeddings from scratch; "minilm" = MiniLM's WordPiece
@@ -66,19 +68,23 @@ class LogRegConfig:
 @dataclass
 class ClassifyRunConfig:
     task: str = "classify"
-    model_type: str = "rnn"  # nb | logreg | mlp | rnn
+    model_type: str = "rnn"  # nb | logreg | mlp | rnn | bert
     data: ClassifyData = field(default_factory=ClassifyData)
     features: BoWFeaturesConfig = field(default_factory=lambda: BoWFeaturesConfig(input="binary", ngram_range=(1, 2)))
     nb: NBConfig = field(default_factory=NBConfig)
     logreg: LogRegConfig = field(default_factory=LogRegConfig)
     mlp: BoWMLPConfig = field(default_factory=BoWMLPConfig)
     rnn: RNNClassifierConfig = field(default_factory=RNNClassifierConfig)
+    bert: BertFinetuneConfig = field(default_factory=BertFinetuneConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
 
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
             raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        if self.model_type == "bert" and self.data.max_tokens > self.bert.model.max_positions:
+            raise ValueError(f"data.max_tokens={self.data.max_tokens} exceeds BERT's "
+                             f"{self.bert.model.max_positions} positions")
         check_early_stopping(self.train, {"accuracy": "max"}, f"classify ({self.model_type})")
 
 # ---- dates: the demo -------------------------------------------------------------------------------------------------
@@ -203,6 +209,57 @@ class LMRunConfig:
         """The config of the model this run trains."""
         return self.gpt if self.model_type == "gpt" else self.model
 
+# ---- mlm: BERT pre-training ------------------------------------------------------------------------------------------
+
+MLM_METRICS = {"mlm_accuracy": "max", "nsp_accuracy": "max", "mlm_loss": "min"}
+
+
+def small_bert() -> BertConfig:
+    return BertConfig.from_name("bert-mini", max_positions=128)
+
+
+@dataclass
+class MLMData:
+    dataset: str = "wikitext-2"  # a seqlab.data text corpus (articles start at " = Title = " lines) ...
+    train_file: str = ""  # ... or plain text, BERT's format: one sentence per line, a blank line between documents
+    validation_file: str = ""
+    test_file: str = ""
+    vocab: str = ""  # "": WordPiece trained on the train split; else an existing vocab.txt or tokenizer.json
+    vocab_size: int = 16000
+    lowercase: bool = True
+    max_pieces: int = 128  # [CLS] A [SEP] B [SEP]
+    short_seq_prob: float = 0.1  # pairs cut shorter than max_pieces, so short inputs are seen too
+    nsp: bool = True  # next-sentence prediction (50% IsNext); False: MLM on single segments (RoBERTa)
+    mlm_probability: float = 0.15
+    eval_pairs: int = 2000  # the dev evaluation during training reads this many validation pairs
+    pair_seed: int = 12345  # the pairs and the evaluation masks are fixed by this seed
+
+    def __post_init__(self) -> None:
+        if not 0 < self.mlm_probability < 1 or not 0 <= self.short_seq_prob <= 1:
+            raise ValueError("mlm_probability must lie in (0, 1) and short_seq_prob in [0, 1]")
+        if self.max_pieces < 8 or self.vocab_size < 100 or self.eval_pairs < 1:
+            raise ValueError("max_pieces must be at least 8, vocab_size at least 100, eval_pairs at least 1")
+        if bool(self.validation_file) != bool(self.train_file):
+            raise ValueError("give data.train_file and data.validation_file together")
+
+
+@dataclass
+class MLMRunConfig:
+    task: str = "mlm"
+    data: MLMData = field(default_factory=MLMData)
+    model: BertConfig = field(default_factory=small_bert)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=5e-4, betas=(0.9, 0.999), eps=1e-6,
+                                                                   schedule="linear", warmup_steps=500,
+                                                                   weight_decay=0.01))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=10000, batch_size=64, eval_every=500))
+
+    def __post_init__(self) -> None:
+        if self.data.max_pieces > self.model.max_positions:
+            raise ValueError(f"data.max_pieces={self.data.max_pieces} exceeds model.max_positions="
+                             f"{self.model.max_positions}")
+        check_early_stopping(self.train, MLM_METRICS, "mlm")
+
+
 # ---- tag: POS and NER ------------------------------------------------------------------------------------------------
 
 TAG_FIELDS = {"ud-english-ewt": ("upos", "xpos"), "conll2003": ("ner", "pos", "chunk")}
@@ -230,11 +287,16 @@ class TagData:
             raise ValueError(f"singleton_unk must lie in [0, 1), got {self.singleton_unk}")
 
 
+TAG_MODELS = ("rnn", "bert")  # seqlab.tasks.tag.MODELS
+
+
 @dataclass
 class TagRunConfig:
     task: str = "tag"
+    model_type: str = "rnn"  # rnn (the BiLSTM of ``model``) | bert (a pretrained BERT fine-tuned, ``bert``)
     data: TagData = field(default_factory=TagData)
     model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
+    bert: BertFinetuneConfig = field(default_factory=BertFinetuneConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, batch_size=32, eval_every=500))
 
@@ -243,6 +305,11 @@ class TagRunConfig:
         return "f1" if self.data.tag_field in SPAN_FIELDS else "accuracy"
 
     def __post_init__(self) -> None:
+        if self.model_type not in TAG_MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(TAG_MODELS)}, got {self.model_type!r}")
+        if self.model_type == "bert" and self.data.max_tokens > self.bert.model.max_positions - 2:
+            raise ValueError(f"data.max_tokens={self.data.max_tokens} words cannot fit BERT's "
+                             f"{self.bert.model.max_positions} positions with [CLS] and [SEP]")
         check_early_stopping(self.train, {self.dev_metric: "max"}, f"tag ({self.data.tag_field})")
 
 # ---- translate: Multi30k ---------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""Sequence tagging (POS on UD English EWT, NER on CoNLL-2003) with a BiLSTM, a softmax or CRF head, and
-optional character features (a character BiLSTM per word, Lample et al. 2016). No pretrained vectors.
+"""Sequence tagging (POS on UD English EWT, NER on CoNLL-2003), two model families picked by ``model_type``:
+
+- ``rnn``: a BiLSTM with a softmax or CRF head and optional character features (a character BiLSTM per word,
+  Lample et al. 2016), no pretrained vectors;
+- ``bert``: a pretrained BERT (all-MiniLM-L6-v2 by default) fine-tuned with a linear head, each word tagged at
+  its first WordPiece (Devlin et al. 2019).
 
 Words are looked up lower-cased (``lowercase_words``) while the character BiLSTM sees their case, so
 "Apple" and "apple" share an embedding and the casing still reaches the model (and, with
@@ -12,16 +16,17 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
-from seqlab.data.collate import TaggingCollator, pad_sequences
+from seqlab.data.collate import EpochSeeded, TaggingCollator, pad_sequences
 from seqlab.errors import SeqlabError
-from seqlab.io import write_json
+from seqlab.io import atomic_write_text, write_json
 from seqlab.metrics import SpanF1, token_accuracy
 from seqlab.models.rnn import RNNTagger
 from seqlab.report import ReportParts, classification_report_files
@@ -36,6 +41,7 @@ from seqlab.tasks.common import (
 )
 from seqlab.tasks.config import SPAN_FIELDS, TAG_FIELDS, TagData  # noqa: F401
 from seqlab.tasks.config import TagRunConfig as RunConfig
+from seqlab.tasks.rundir import read_run_text
 from seqlab.text import Vocab, word_tokenize
 from seqlab.text.vocab import CharVocab
 from seqlab.training import load_weights
@@ -53,19 +59,37 @@ def read_sentences(cfg: TagData, split: str, data_dir: str | Path | None) -> lis
             for s in load_split(cfg.dataset, split, data_dir, **options)]
 
 
-class TagEncoder:
-    """Tokens -> word ids, character ids (B, T, W) and tag ids, and back."""
+class TagSet:
+    """The tags seen in training, and tag names -> ids."""
 
-    def __init__(self, words: Vocab, chars: CharVocab | None, tags: list[str], cfg: TagData):
-        self.words, self.chars, self.tags, self.cfg = words, chars, tags, cfg
+    def __init__(self, tags: list[str]):
+        self.tags = tags
         self.tag_index = {t: i for i, t in enumerate(tags)}
 
+    def tag_ids(self, tags: list[str], where: str) -> list[int]:
+        unknown = [t for t in tags if t not in self.tag_index]
+        if unknown:
+            raise SeqlabError(f"{where}: tag {unknown[0]!r} never seen in training")
+        return [self.tag_index[t] for t in tags]
+
+
+def training_tags(sentences: list[Sentence]) -> list[str]:
+    return sorted({t for s in sentences for t in s.tags})
+
+
+class TagEncoder(TagSet):
+    """Tokens -> word ids, character ids (B, T, W), case ids and tag ids, and back (the BiLSTM's input)."""
+
+    def __init__(self, words: Vocab, chars: CharVocab | None, tags: list[str], cfg: TagData, *, case: bool = False):
+        super().__init__(tags)
+        self.words, self.chars, self.cfg, self.case = words, chars, cfg, case
+        self.collate = TagCollator(words.pad_id, chars.pad_id if chars else None)
+
     @classmethod
-    def build(cls, sentences: list[Sentence], cfg: TagData, char_features: bool) -> TagEncoder:
+    def build(cls, sentences: list[Sentence], cfg: TagData, *, char_features: bool, case: bool) -> TagEncoder:
         words = Vocab.build(([cls._word(t, cfg) for t in s.tokens] for s in sentences), min_freq=cfg.min_freq)
         chars = CharVocab.build(" ".join(t for s in sentences for t in s.tokens)) if char_features else None
-        tags = sorted({t for s in sentences for t in s.tags})
-        return cls(words, chars, tags, cfg)
+        return cls(words, chars, training_tags(sentences), cfg, case=case)
 
     @staticmethod
     def _word(token: str, cfg: TagData) -> str:
@@ -79,24 +103,56 @@ class TagEncoder:
     def char_ids(self, tokens: list[str]) -> list[list[int]]:
         return [self.chars.encode(t[: self.cfg.max_word_chars]) or [self.chars.unk_id] for t in tokens]
 
-    def item(self, tokens: list[str], tag_ids: list[int], *, chars: bool, case: bool) -> TagItem:
-        return TagItem(self.word_ids(tokens), self.char_ids(tokens) if chars else None,
-                       [casing(t) for t in tokens] if case else None, tag_ids)
-
-    def tag_ids(self, tags: list[str], where: str) -> list[int]:
-        unknown = [t for t in tags if t not in self.tag_index]
-        if unknown:
-            raise SeqlabError(f"{where}: tag {unknown[0]!r} never seen in training")
-        return [self.tag_index[t] for t in tags]
+    def item(self, tokens: list[str], tag_ids: list[int]) -> TagItem:
+        return TagItem(self.word_ids(tokens), self.char_ids(tokens) if self.chars else None,
+                       [casing(t) for t in tokens] if self.case else None, tag_ids)
 
     def to_dict(self) -> dict:
         return {"type": "tagger", "words": self.words.to_dict(),
                 "chars": self.chars.to_dict() if self.chars else None, "tags": self.tags}
 
     @classmethod
-    def from_dict(cls, data: dict, cfg: TagData) -> TagEncoder:
+    def from_dict(cls, data: dict, cfg: TagData, *, case: bool) -> TagEncoder:
         chars = CharVocab.from_dict(data["chars"]) if data["chars"] else None
-        return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg)
+        return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg, case=case)
+
+
+class WordPieceTagEncoder(TagSet):
+    """Words -> BERT's WordPiece ids framed [CLS] ... [SEP]; a word's tag sits on its first piece, and the other
+    pieces carry -100 (no loss, no prediction), as Devlin et al. tag CoNLL-2003. A sentence over ``max_pieces``
+    keeps only each word's first piece."""
+
+    def __init__(self, tokenizer_json: str, tags: list[str], max_pieces: int):
+        from tokenizers import Tokenizer
+
+        super().__init__(tags)
+        self.tokenizer_json, self.max_pieces = tokenizer_json, max_pieces
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        piece = self.tokenizer.token_to_id
+        self.cls_id, self.sep_id, self.unk_id = piece("[CLS]"), piece("[SEP]"), piece("[UNK]")
+        self.collate = TaggingCollator(piece("[PAD]"))
+
+    def word_pieces(self, tokens: list[str]) -> list[list[int]]:
+        encoding = self.tokenizer.encode(tokens, is_pretokenized=True, add_special_tokens=False)
+        pieces: list[list[int]] = [[] for _ in tokens]
+        for piece, word in zip(encoding.ids, encoding.word_ids, strict=True):
+            pieces[word].append(piece)
+        return [p or [self.unk_id] for p in pieces]
+
+    def item(self, tokens: list[str], tag_ids: list[int]) -> tuple[list[int], list[int]]:
+        """(piece ids, one label per piece): the word's tag on its first piece, -100 elsewhere."""
+        pieces = self.word_pieces(tokens)
+        if sum(map(len, pieces)) > self.max_pieces - 2:
+            pieces = [p[:1] for p in pieces]
+        ids = [self.cls_id, *(i for p in pieces for i in p), self.sep_id]
+        labels = [-100, *(lab for p, tag in zip(pieces, tag_ids, strict=True) for lab in [tag] + [-100] * (len(p) - 1)),
+                  -100]
+        return ids, labels
+
+    def to_dict(self) -> dict:
+        return {"type": "wordpiece-tagger", "tokenizer": "tokenizer.json", "tags": self.tags}
 
 
 CASES = ("other", "lower", "upper", "title", "numeric", "has_digit")  # id 0 ("other") also pads
@@ -145,35 +201,22 @@ class TagCollator:
         return out
 
 
-class SingletonDropout:
-    """Training batches in which words seen once become <unk> with probability p, drawn afresh each
-    epoch from (seed, epoch): the same batches on a resumed run."""
+def singleton_dropout(is_singleton: torch.Tensor, unk_id: int, p: float) -> Callable[[dict, torch.Generator], dict]:
+    """Training batches in which words seen once become <unk> with probability p (for ``EpochSeeded``)."""
 
-    def __init__(self, loader, is_singleton: torch.Tensor, unk_id: int, p: float, seed: int):
-        self.loader, self.is_singleton, self.unk_id, self.p, self.seed = loader, is_singleton, unk_id, p, seed
-        self.batch_sampler, self.epoch = loader.batch_sampler, 0
+    def transform(batch: dict, generator: torch.Generator) -> dict:
+        ids = batch["ids"]
+        drop = is_singleton[ids] & (torch.rand(ids.shape, generator=generator) < p)
+        return batch | {"ids": ids.masked_fill(drop, unk_id)}
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        self.batch_sampler.set_epoch(epoch)
-
-    def __iter__(self):
-        generator = torch.Generator().manual_seed(self.seed * 1000 + self.epoch)
-        for batch in self.loader:
-            ids = batch["ids"]
-            drop = self.is_singleton[ids] & (torch.rand(ids.shape, generator=generator) < self.p)
-            yield batch | {"ids": ids.masked_fill(drop, self.unk_id)}
+    return transform
 
 
 class Tagger:
     """A trained tagger: ``tag(["The", "cat", "sat"])`` or ``tag("The cat sat")`` -> [(token, tag), ...]."""
 
-    def __init__(self, model: RNNTagger, encoder: TagEncoder, config: RunConfig):
+    def __init__(self, model: torch.nn.Module, encoder: TagEncoder | WordPieceTagEncoder, config: RunConfig):
         self.model, self.encoder, self.config = model, encoder, config
-
-    def _items(self, sentences: list[list[str]]) -> list[TagItem]:
-        chars, case = self.encoder.chars is not None, self.config.model.case_embed_dim > 0
-        return [self.encoder.item(s, [0] * len(s), chars=chars, case=case) for s in sentences]
 
     @torch.no_grad()
     def predict_tags(self, sentences: list[list[str]], *, batch_size: int = 128, warn: bool = True) -> list[list[str]]:
@@ -194,17 +237,16 @@ class Tagger:
         return out
 
     def _decode(self, sentences: list[list[str]], batch_size: int) -> list[list[str]]:
-        items = self._items(sentences)
-        pad_chars = self.encoder.chars.pad_id if self.encoder.chars else None
-        collate = TagCollator(self.encoder.words.pad_id, pad_chars)
+        items = [self.encoder.item(s, [0] * len(s)) for s in sentences]
+        decode = MODELS[self.config.model_type].decode
         device = next(self.model.parameters()).device
         self.model.eval()
         out: list[list[str]] = [[] for _ in sentences]
-        order = sorted(range(len(items)), key=lambda i: len(items[i].words))
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            batch = move(collate([items[i] for i in chunk]), device)
-            paths = self.model.decode(batch["ids"], batch["mask"], batch.get("chars"), batch.get("case"))
+            batch = move(self.encoder.collate([items[i] for i in chunk]), device)
+            paths = decode(self.model, batch)
             for i, path in zip(chunk, paths, strict=True):
                 out[i] = [self.encoder.tags[k] for k in path]
         return out
@@ -227,55 +269,119 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
     return scores
 
 
+# ---- the model families: one entry each in MODELS -------------------------------------------------------
+# build(cfg, train) -> (model, encoder, training batches); load(run_dir, cfg, vocab_json) -> (model, encoder);
+# decode(model, batch) -> the best tag ids of each sentence's words.
+
+
+def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, TagEncoder, Any]:
+    encoder = TagEncoder.build(train, cfg.data, char_features=cfg.model.char_vocab_size != 0,
+                               case=cfg.model.case_embed_dim > 0)
+    cfg.model.vocab_size, cfg.model.n_tags = len(encoder.words), len(encoder.tags)
+    cfg.model.pad_id = encoder.words.pad_id
+    if encoder.chars:
+        cfg.model.char_vocab_size, cfg.model.char_pad_id = len(encoder.chars), encoder.chars.pad_id
+    return RNNTagger.from_config(cfg.model), encoder, _rnn_batches(cfg, encoder, train)
+
+
+def _rnn_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):
+    loader = _bucketed(cfg, encoder, sentences)
+    if cfg.data.singleton_unk == 0:
+        return loader
+    words = torch.tensor([w for s in sentences for w in encoder.word_ids(s.tokens)])
+    counts = torch.bincount(words, minlength=len(encoder.words))  # (V,) training occurrences of each word id
+    is_singleton = counts == 1  # (V,)
+    is_singleton[encoder.words.unk_id] = False
+    return EpochSeeded(loader, singleton_dropout(is_singleton, encoder.words.unk_id, cfg.data.singleton_unk),
+                       cfg.train.seed)
+
+
+def _bucketed(cfg: RunConfig, encoder: TagEncoder | WordPieceTagEncoder, sentences: list[Sentence]):
+    items = [encoder.item(s.tokens, encoder.tag_ids(s.tags, f"train sentence {i}"))
+             for i, s in enumerate(sentences, 1)]
+    return bucketed_loader(items, encoder.collate, [len(item[0]) for item in items], cfg.train.batch_size,
+                           cfg.train.seed)
+
+
+def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict) -> tuple[torch.nn.Module, TagEncoder]:
+    model = RNNTagger.from_config(cfg.model)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, TagEncoder.from_dict(data, cfg.data, case=cfg.model.case_embed_dim > 0)
+
+
+def _decode_rnn(model: RNNTagger, batch: dict) -> list[list[int]]:
+    return model.decode(batch["ids"], batch["mask"], batch.get("chars"), batch.get("case"))
+
+
+def _build_bert(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, WordPieceTagEncoder, Any]:
+    from seqlab.models.bert import BertTagger, load_pretrained
+
+    bert, tokenizer_json = load_pretrained(cfg.bert.pretrained)
+    cfg.bert.model = bert.config
+    encoder = WordPieceTagEncoder(tokenizer_json, training_tags(train), bert.config.max_positions)
+    model = BertTagger(bert, len(encoder.tags), dropout=cfg.bert.dropout)
+    return model, encoder, _bucketed(cfg, encoder, train)
+
+
+def _load_bert(run_dir: Path, cfg: RunConfig, data: dict) -> tuple[torch.nn.Module, WordPieceTagEncoder]:
+    from seqlab.models.bert import Bert, BertTagger
+
+    encoder = WordPieceTagEncoder(read_run_text(run_dir, data["tokenizer"]), list(data["tags"]),
+                                  cfg.bert.model.max_positions)
+    model = BertTagger(Bert.from_config(cfg.bert.model), len(encoder.tags), dropout=cfg.bert.dropout)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, encoder
+
+
+def _decode_bert(model: torch.nn.Module, batch: dict) -> list[list[int]]:
+    return model.decode(batch["ids"], batch["mask"], batch["labels"] != -100)
+
+
+@dataclass(frozen=True)
+class TagFamily:
+    build: Callable[[RunConfig, list[Sentence]], tuple[torch.nn.Module, Any, Any]]
+    load: Callable[[Path, RunConfig, dict], tuple[torch.nn.Module, Any]]
+    decode: Callable[[torch.nn.Module, dict], list[list[int]]]
+
+
+# Adding a model family to the tag task is one entry here (and its config block in RunConfig).
+MODELS: dict[str, TagFamily] = {
+    "rnn": TagFamily(_build_rnn, _load_rnn, _decode_rnn),
+    "bert": TagFamily(_build_bert, _load_bert, _decode_bert),
+}
+
+
+def _save_encoder(encoder: TagEncoder | WordPieceTagEncoder, out_dir: Path) -> None:
+    if isinstance(encoder, WordPieceTagEncoder):
+        atomic_write_text(out_dir / "tokenizer.json", encoder.tokenizer_json)
+    write_json(out_dir / "vocab.json", encoder.to_dict())
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the tagger, score it on the test split and write the run directory."""
     started, cfg, out_dir = begin_run(cfg, out_dir)
     train_set = read_sentences(cfg.data, "train", data_dir)
     dev = read_sentences(cfg.data, "validation", data_dir)
-    encoder = TagEncoder.build(train_set, cfg.data, cfg.model.char_vocab_size != 0)
-    cfg.model.vocab_size, cfg.model.n_tags = len(encoder.words), len(encoder.tags)
-    cfg.model.pad_id = encoder.words.pad_id
-    if encoder.chars:
-        cfg.model.char_vocab_size, cfg.model.char_pad_id = len(encoder.chars), encoder.chars.pad_id
-    model = RNNTagger.from_config(cfg.model)
+    model, encoder, batches = MODELS[cfg.model_type].build(cfg, train_set)
     tagger = Tagger(model, encoder, cfg)
-    batches = _training_batches(cfg, encoder, train_set)
     metric = cfg.dev_metric
 
-    def evaluate_dev(m: RNNTagger) -> dict:
+    def evaluate_dev(m: torch.nn.Module) -> dict:
         predictions = tagger.predict_tags([s.tokens for s in dev], warn=False)
         return {metric: _scores(cfg.data, predictions, [s.tags for s in dev])[metric]}
 
     facts = fit_run(cfg, model, batches, out_dir, started, evaluate_dev=evaluate_dev,
-                    save_vocab=lambda d: write_json(d / "vocab.json", encoder.to_dict()),
+                    save_vocab=lambda d: _save_encoder(encoder, d),
                     count_tokens=lambda b: int(b["mask"].sum()), progress=progress, resume=resume)
     if facts is None:
         return {}
     metrics, _ = evaluate(out_dir, split="test", data_dir=data_dir)
-    return write_metrics(out_dir, metrics, facts, started)
-
-
-def _training_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):
-    chars, case = encoder.chars is not None, cfg.model.case_embed_dim > 0
-    items = [encoder.item(s.tokens, encoder.tag_ids(s.tags, f"train sentence {i}"), chars=chars, case=case)
-             for i, s in enumerate(sentences, 1)]
-    collate = TagCollator(encoder.words.pad_id, encoder.chars.pad_id if chars else None)
-    loader = bucketed_loader(items, collate, [len(item.words) for item in items], cfg.train.batch_size,
-                             cfg.train.seed)
-    if cfg.data.singleton_unk == 0:
-        return loader
-    counts = torch.bincount(torch.tensor([w for item in items for w in item.words]),
-                            minlength=len(encoder.words))  # (V,) training occurrences of each word id
-    is_singleton = counts == 1  # (V,)
-    is_singleton[encoder.words.unk_id] = False
-    return SingletonDropout(loader, is_singleton, encoder.words.unk_id, cfg.data.singleton_unk, cfg.train.seed)
+    return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type)
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tagger:
-    encoder = TagEncoder.from_dict(read_run_json(run_dir, "vocab.json"), cfg.data)
-    model = RNNTagger.from_config(cfg.model)
-    load_weights(model, run_dir / "model.safetensors")
+    model, encoder = MODELS[cfg.model_type].load(run_dir, cfg, read_run_json(run_dir, "vocab.json"))
     return Tagger(model.to(device).eval(), encoder, cfg)
 
 

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from seqlab.errors import SeqlabError
 from seqlab.text.tokenize import word_tokenize
 from seqlab.text.vocab import Vocab
 
@@ -66,20 +67,27 @@ class WordEncoder:
 
 class WordPieceEncoder:
     """Texts -> WordPiece ids of a Hugging Face ``tokenizer.json`` (MiniLM's: 30,522 tokens, lower-cased),
-    truncated like WordEncoder."""
+    truncated like WordEncoder. ``specials=True`` frames each text as BERT reads it, [CLS] pieces [SEP], within
+    ``max_tokens`` in all."""
 
-    def __init__(self, tokenizer_json: str, max_tokens: int, *, clean: Callable[[str], str] = _identity):
+    def __init__(self, tokenizer_json: str, max_tokens: int, *, clean: Callable[[str], str] = _identity,
+                 specials: bool = False):
         from tokenizers import Tokenizer
 
-        self.tokenizer_json, self.max_tokens, self.clean = tokenizer_json, max_tokens, clean
+        self.tokenizer_json, self.max_tokens, self.clean, self.specials = tokenizer_json, max_tokens, clean, specials
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         self.pad_id = self.tokenizer.token_to_id("[PAD]")
+        self.cls_id, self.sep_id = self.tokenizer.token_to_id("[CLS]"), self.tokenizer.token_to_id("[SEP]")
+        if specials and None in (self.cls_id, self.sep_id):
+            raise SeqlabError("the tokenizer has no [CLS] or [SEP] piece: it is not a BERT tokenizer")
 
     def ids(self, texts: list[str], *, warn: bool = True) -> list[list[int]]:
         cleaned = [self.clean(t) for t in texts]
         encoded = [e.ids for e in self.tokenizer.encode_batch(cleaned, add_special_tokens=False)]
+        limit = self.max_tokens - 2 if self.specials else self.max_tokens
         if warn:
-            warn_truncated(sum(len(ids) > self.max_tokens for ids in encoded), len(texts), self.max_tokens)
-        return [head_and_tail(ids, self.max_tokens) or [self.tokenizer.token_to_id("[UNK]")] for ids in encoded]
+            warn_truncated(sum(len(ids) > limit for ids in encoded), len(texts), limit)
+        kept = [head_and_tail(ids, limit) or [self.tokenizer.token_to_id("[UNK]")] for ids in encoded]
+        return [[self.cls_id, *ids, self.sep_id] for ids in kept] if self.specials else kept

@@ -87,15 +87,38 @@ def train_wordpiece(texts: Iterable[str], vocab_size: int, *, min_frequency: int
                     specials: Sequence[str] = WORDPIECE_SPECIALS) -> Tokenizer:
     """WordPiece as in BERT: BERT's pre-tokenisation, "##" continuation pieces, and [CLS] ... [SEP]
     added around each encoded text (when those specials exist)."""
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]" if "[UNK]" in specials else UNK))
-    tok.normalizer = _normalizer(lowercase)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.decoder = decoders.WordPiece(prefix="##")
+    tok = _bert_pipeline(Tokenizer(models.WordPiece(unk_token="[UNK]" if "[UNK]" in specials else UNK)), lowercase)
     trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
                                         special_tokens=list(specials), show_progress=False)
     tok.train_from_iterator(texts, trainer)
-    if "[CLS]" in specials and "[SEP]" in specials:
-        cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    return _bert_framing(tok)
+
+
+def wordpiece_from_vocab(vocab_txt: str | Path, *, lowercase: bool = True) -> Tokenizer:
+    """A BERT tokenizer from an existing ``vocab.txt`` (one piece per line, the line number its id)."""
+    path = Path(vocab_txt)
+    if not path.is_file():
+        raise SeqlabError(f"{path}: no such vocab.txt")
+    vocab = {piece: i for i, piece in enumerate(path.read_text(encoding="utf-8").splitlines())}
+    missing = [s for s in WORDPIECE_SPECIALS if s not in vocab]
+    if missing:
+        raise SeqlabError(f"{path}: lacks BERT's special pieces {', '.join(missing)}")
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tok.add_special_tokens(list(WORDPIECE_SPECIALS))
+    return _bert_framing(_bert_pipeline(tok, lowercase))
+
+
+def _bert_pipeline(tok: Tokenizer, lowercase: bool) -> Tokenizer:
+    tok.normalizer = _normalizer(lowercase)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece(prefix="##")
+    return tok
+
+
+def _bert_framing(tok: Tokenizer) -> Tokenizer:
+    """[CLS] A [SEP] (and [CLS] A [SEP] B [SEP] for pairs) around each encoded text, when the specials exist."""
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    if cls_id is not None and sep_id is not None:
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
             special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)])
