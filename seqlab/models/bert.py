@@ -331,6 +331,55 @@ class SentenceEncoder:
         return out[0] if single else out
 
 
+    # -- looking inside: contextual word vectors and attention (the lectures' demonstrations) ------------------------
+
+    @torch.no_grad()
+    def states(self, text: str) -> TokenStates:
+        """One text's pieces with every layer's vectors and attention weights."""
+        encoding = self.tokenizer.encode(text)
+        ids = torch.tensor([encoding.ids], device=next(self.model.parameters()).device)
+        out = self.model(ids, torch.ones_like(ids), output_hidden_states=True, need_weights=True)
+        words = [None if w is None or encoding.special_tokens_mask[i] else w for i, w in enumerate(encoding.word_ids)]
+        spans: dict[int, tuple[int, int]] = {}
+        for word, (start, end) in zip(words, encoding.offsets, strict=True):
+            if word is not None:
+                first = spans.get(word, (start, end))[0]
+                spans[word] = (first, end)
+        return TokenStates(pieces=encoding.tokens, piece_words=words,
+                           words=[text[a:b] for _, (a, b) in sorted(spans.items())],
+                           hidden=torch.stack([h[0] for h in out.hidden_states]).float().cpu().numpy(),
+                           attention=torch.stack([a[0] for a in out.attentions]).float().cpu().numpy())
+
+    def word_vector(self, text: str, word: str, *, layer: int = -1, occurrence: int = 0) -> np.ndarray:
+        """The contextual vector of ``word`` in ``text`` (the mean of its pieces) at ``layer`` (0: the
+        embeddings, -1: the last layer): (D,)."""
+        states = self.states(text)
+        pieces = states.pieces_of(word, occurrence)
+        return states.hidden[layer][pieces].mean(0)
+
+    def attention_to(self, text: str, target: str) -> tuple[np.ndarray, TokenStates]:
+        """How much each piece attends to ``target``'s pieces, per layer and head: (L, H, T), and the states."""
+        states = self.states(text)
+        return states.attention[:, :, :, states.pieces_of(target)].sum(-1), states
+
+
+@dataclass
+class TokenStates:
+    pieces: list[str]  # (T,) with [CLS] and [SEP]
+    piece_words: list[int | None]  # (T,) the word each piece belongs to (None: [CLS], [SEP])
+    words: list[str]  # the text's words, as written
+    hidden: np.ndarray  # (L + 1, T, D): the embeddings, then each layer
+    attention: np.ndarray  # (L, H, T, T)
+
+    def pieces_of(self, word: str, occurrence: int = 0) -> list[int]:
+        """The piece positions of the ``occurrence``-th word equal to ``word`` (case-insensitive)."""
+        matches = [i for i, w in enumerate(self.words) if w.lower() == word.lower()]
+        if len(matches) <= occurrence:
+            raise SeqlabError(f"{word!r} is not among the words {' '.join(self.words)!r}"
+                              + (f" {occurrence + 1} times" if occurrence else ""))
+        return [p for p, w in enumerate(self.piece_words) if w == matches[occurrence]]
+
+
 def _pad(ids: list[list[int]], device: torch.device | str, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ids (B, T) and their attention mask (B, T)."""
     longest = max(len(x) for x in ids)

@@ -2,7 +2,7 @@
 
     seqlab text stats FILE [--top N] [--json]
     seqlab text lang [TEXT ...] [--data-dir D] [--retrain] [--eval]   (texts from standard input when none given)
-    seqlab text search DIR_OR_FILE QUERY [--method bm25|tfidf] [-k 10] [--k1 1.5] [--b 0.75]
+    seqlab text search DIR_OR_FILE QUERY [--method bm25|tfidf | --semantic] [-k 10] [--k1 1.5] [--b 0.75]
     seqlab text dups DIR_OR_FILE [--threshold 0.8] [--shingle 3] [--num-perm 128]
 
 A directory means its .txt files, one document each; a file means one document per non-blank line.
@@ -125,7 +125,12 @@ def cmd_search(args: argparse.Namespace) -> None:
         raise SeqlabError("the query is empty")
     documents = read_documents(args.path)
     text_of = {doc.name: doc.text for doc in documents}
-    hits = InvertedIndex.build(documents).search(args.query, method=args.method, k=args.k, k1=args.k1, b=args.b)
+    if args.semantic:
+        from seqlab.text.tools.semantic import SemanticIndex
+
+        hits = SemanticIndex.build(documents).search(args.query, k=args.k)
+    else:
+        hits = InvertedIndex.build(documents).search(args.query, method=args.method, k=args.k, k1=args.k1, b=args.b)
     if not hits:
         print(f"no document matches {args.query!r}")
     for rank, hit in enumerate(hits, 1):
@@ -173,12 +178,15 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval", action="store_true", help="print accuracy and confusion matrix on Multi30k test")
     p.set_defaults(handler=cmd_lang)
 
-    p = sub.add_parser("search", help="rank documents for a query (BM25 or TF-IDF cosine)",
+    p = sub.add_parser("search", help="rank documents for a query (BM25, TF-IDF cosine or sentence embeddings)",
                        description="Rank documents for a query with an inverted index. PATH is a directory of "
                        ".txt files (one document each) or a file with one document per line.")
     p.add_argument("path")
     p.add_argument("query")
     p.add_argument("--method", choices=["bm25", "tfidf"], default="bm25", help="ranking (default: bm25)")
+    p.add_argument("--semantic", action="store_true",
+                   help="rank by the cosine of sentence embeddings (all-MiniLM-L6-v2; long documents by their best "
+                   "passage) instead of shared words; needs: pip install 'seqlab[pretrained]'")
     p.add_argument("-k", type=_positive_int, default=10, help="how many documents to list (default: 10)")
     p.add_argument("--k1", type=_k1, default=1.5,
                    help=f"BM25 term-frequency saturation, 0..{MAX_K1:g} (default: 1.5)")

@@ -82,12 +82,16 @@ def plot_learning_curve(history: Sequence[dict], path: str | Path, *, metric: st
 
 
 def plot_attention(weights: np.ndarray, source: Sequence[str], target: Sequence[str], path: str | Path,
-                   *, title: str = "Cross-attention") -> plt.Figure:
-    """Heatmap of attention weights (T, S): row t shows where output token t looked in the source."""
+                   *, title: str = "Cross-attention", axis_names: tuple[str, str] = ("source", "output")
+                   ) -> plt.Figure:
+    """Heatmap of attention weights (T, S): row t shows where output token t looked in the source (or any
+    weights over named columns and rows: ``axis_names`` = (x, y))."""
     weights = np.asarray(weights, dtype=float)
     fig, ax = plt.subplots(figsize=(max(4, 0.32 * len(source) + 1.5), max(3, 0.32 * len(target) + 1)))
     image = ax.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0)
     _token_axes(ax, source, target)
+    ax.set_xlabel(axis_names[0])
+    ax.set_ylabel(axis_names[1])
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.04, label="attention weight")
     return _save(fig, path)
