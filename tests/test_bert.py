@@ -276,3 +276,24 @@ def test_a_head_links_it_to_the_animal(minilm):
 def test_asking_for_a_word_not_in_the_text_names_it(minilm):
     with pytest.raises(SeqlabError, match="'bank' is not among the words"):
         minilm.word_vector("a wooden stick", "bank")
+
+
+@pytest.mark.parametrize(("layers", "expected"), [
+    ("first", lambda s: s[0]), ("last", lambda s: s[-1]), ("second_to_last", lambda s: s[-2]),
+    ("sum_all", lambda s: sum(s[1:])), ("sum_last_four", lambda s: sum(s[-4:])),
+    ("concat_last_four", lambda s: torch.cat(s[-4:], -1))])
+def test_frozen_features_read_each_words_first_piece_from_the_named_layers(layers, expected):
+    from seqlab.models.bert import FrozenBertFeatures
+
+    bert = randomised(Bert.from_config(BertConfig(vocab_size=V, max_positions=T + 4, n_layers=4, n_heads=4,
+                                                  d_model=24, d_ff=40, dropout=0.0)))
+    ids, mask, _ = batch()
+    first = torch.tensor([[1, 2, 5], [1, 3, 4], [1, 2, 3]])  # (B, W)
+    with torch.no_grad():
+        states = bert(ids, mask, output_hidden_states=True).hidden_states
+    features = FrozenBertFeatures(bert, layers)
+    got = features(ids, mask, first)
+    want = expected(states)
+    assert got.shape == (3, 3, features.output_size)
+    torch.testing.assert_close(got[1, 1], want[1, 3])
+    assert not any(p.requires_grad for p in features.parameters())

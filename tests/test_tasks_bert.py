@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 import seqlab
 from seqlab.cli import main
@@ -82,3 +83,17 @@ def test_unknown_pretrained_name_is_a_one_line_error():
 
     with pytest.raises(SeqlabError, match="unknown pretrained model 'bert-huge'"):
         load_pretrained("bert-huge")
+
+
+def test_ner_on_frozen_bert_features(tmp_path, data_dir, tiny_bert_dir):
+    out = tmp_path / "features"
+    metrics = _train("configs/ner_conll_minilm_features.yaml", out, data_dir, tiny_bert_dir,
+                     ["--bert.features=sum_last_four", "--model.hidden_size=8", "--model.num_layers=1"])
+    assert metrics["model_type"] == "bert-features" and 0 <= metrics["span_f1"] <= 1
+    tagger = seqlab.load(out)
+    from seqlab.models.bert import Bert
+
+    frozen = Bert.from_hf(tiny_bert_dir)
+    assert all(torch.equal(a, b) for a, b in zip(tagger.model.features.bert.state_dict().values(),
+                                                 frozen.state_dict().values(), strict=True))  # not trained
+    assert len(tagger.tag("Germany 's representative Werner Zwingmann said")) == 6

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
-from seqlab.models.config import BERT_PRESETS, BertConfig  # noqa: F401  (re-exported)
+from seqlab.models.config import BERT_PRESETS, FEATURE_LAYERS, BertConfig  # noqa: F401  (re-exported)
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.layers import ACTIVATIONS, FeedForward, SelfAttentionLayer
 from seqlab.nn.positional import LearnedPositionalEmbedding
@@ -274,6 +274,54 @@ class BertTagger(nn.Module):
         """The best tag of each word, read at its first piece: ``first`` (B, T) bool marks those pieces."""
         best = self(ids, mask).argmax(-1)  # (B, T)
         return [row[keep].tolist() for row, keep in zip(best, first, strict=True)]
+
+
+class FrozenBertFeatures(nn.Module):
+    """Word vectors read from a frozen BERT, the feature-based approach (Devlin et al. 2019, Table 7): each word's
+    first piece, from the embeddings ("first"), one layer, or the sum or concatenation of several."""
+
+    def __init__(self, bert: Bert, layers: str):
+        super().__init__()
+        if layers not in FEATURE_LAYERS:
+            raise ValueError(f"layers must be one of {', '.join(FEATURE_LAYERS)}, got {layers!r}")
+        self.bert, self.layers = bert.requires_grad_(False).eval(), layers
+
+    @property
+    def output_size(self) -> int:
+        return self.bert.config.d_model * (4 if self.layers == "concat_last_four" else 1)
+
+    def train(self, mode: bool = True) -> FrozenBertFeatures:
+        super().train(mode)
+        self.bert.eval()  # frozen: no dropout either
+        return self
+
+    @torch.no_grad()
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
+        """pieces (B, T), their mask (B, T), each word's first piece (B, W) -> word vectors (B, W, F)."""
+        states = self.bert(ids, mask, output_hidden_states=True).hidden_states  # L + 1 x (B, T, D)
+        combine = {"first": lambda: states[0], "last": lambda: states[-1], "second_to_last": lambda: states[-2],
+                   "sum_all": lambda: torch.stack(states[1:]).sum(0),
+                   "sum_last_four": lambda: torch.stack(states[-4:]).sum(0),
+                   "concat_last_four": lambda: torch.cat(states[-4:], dim=-1)}
+        x = combine[self.layers]()  # (B, T, F)
+        return x.gather(1, first[..., None].expand(-1, -1, x.size(-1)))  # (B, W, F)
+
+
+class BertFeatureTagger(nn.Module):
+    """A BiLSTM tagger (seqlab.models.rnn.RNNTagger, its softmax or CRF head) over a frozen BERT's word vectors."""
+
+    def __init__(self, features: FrozenBertFeatures, tagger: nn.Module):
+        super().__init__()
+        self.features, self.tagger = features, tagger
+
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor, words: torch.Tensor,
+             labels: torch.Tensor) -> torch.Tensor:
+        """Pieces (B, T) with their mask, first pieces (B, W), the word mask (B, W), labels (B, W)."""
+        return self.tagger.loss(None, words, labels, features=self.features(ids, mask, first))
+
+    def decode(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor, words: torch.Tensor
+               ) -> list[list[int]]:
+        return self.tagger.decode(None, words, features=self.features(ids, mask, first))
 
 
 # ---- sentence embeddings -------------------------------------------------------------------------------------------

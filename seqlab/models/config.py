@@ -217,6 +217,10 @@ BERT_PRESETS: dict[str, dict] = {
 }
 
 
+# Devlin et al. 2019, Table 7: word vectors from a frozen BERT for CoNLL-2003 NER ("first" = the embeddings)
+FEATURE_LAYERS = ("first", "last", "sum_all", "second_to_last", "sum_last_four", "concat_last_four")
+
+
 @dataclass
 class BertFinetuneConfig:
     """A pretrained BERT fine-tuned by a task (classify, tag): where its weights come from and the head's dropout.
@@ -224,9 +228,13 @@ class BertFinetuneConfig:
 
     pretrained: str = "all-MiniLM-L6-v2"  # a shipped name, or a Hugging Face BERT directory (config.json, ...)
     dropout: float = 0.1  # before the task's linear head
+    # the feature-based approach (tag model_type bert-features): which frozen layers make a word's vector
+    features: str = "concat_last_four"
     model: BertConfig = field(default_factory=lambda: BertConfig.from_name("minilm-l6-h384"))
 
     def __post_init__(self) -> None:
+        if self.features not in FEATURE_LAYERS:
+            raise ValueError(f"bert.features must be one of {', '.join(FEATURE_LAYERS)}, got {self.features!r}")
         if not self.pretrained:
             raise ValueError("bert.pretrained must name the pretrained weights (all-MiniLM-L6-v2 or a directory)")
         if not 0 <= self.dropout < 1:

@@ -107,16 +107,19 @@ class RNNTagger(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     @classmethod
-    def from_config(cls, cfg: RNNTaggerConfig) -> RNNTagger:
-        if cfg.vocab_size <= 0 or cfg.n_tags <= 0:
-            raise ValueError("RNNTaggerConfig needs vocab_size and n_tags > 0")
+    def from_config(cls, cfg: RNNTaggerConfig, *, input_size: int | None = None) -> RNNTagger:
+        """``input_size``: the word vectors come from outside (``forward(..., features=)``, e.g. a frozen BERT's
+        layers) with this width, instead of a word embedding."""
+        if (cfg.vocab_size <= 0 and input_size is None) or cfg.n_tags <= 0:
+            raise ValueError("RNNTaggerConfig needs vocab_size (or an input_size) and n_tags > 0")
         chars = None
         if cfg.char_vocab_size:
             chars = CharEncoder(
                 embed=nn.Embedding(cfg.char_vocab_size, cfg.char_embed_dim, padding_idx=cfg.char_pad_id),
                 rnn=Recurrent(cfg.cell, cfg.char_embed_dim, cfg.char_hidden_size, bidirectional=True,
                               fast=cfg.fast))
-        word_dim = cfg.embed_dim + (chars.output_size if chars is not None else 0) + cfg.case_embed_dim
+        embed_dim = cfg.embed_dim if input_size is None else input_size
+        word_dim = embed_dim + (chars.output_size if chars is not None else 0) + cfg.case_embed_dim
         rnn = Recurrent(cfg.cell, word_dim, cfg.hidden_size, num_layers=cfg.num_layers, bidirectional=True,
                         dropout=cfg.dropout, fast=cfg.fast)
         crf = None
@@ -125,14 +128,16 @@ class RNNTagger(nn.Module):
 
             crf = CRF(cfg.n_tags)
         case = nn.Embedding(cfg.n_cases, cfg.case_embed_dim) if cfg.case_embed_dim else None
-        return cls(embed=nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.pad_id), chars=chars,
-                   rnn=rnn, head=nn.Linear(rnn.output_size, cfg.n_tags), crf=crf, dropout=cfg.dropout, case=case)
+        embed = None if input_size is not None else nn.Embedding(cfg.vocab_size, cfg.embed_dim,
+                                                                    padding_idx=cfg.pad_id)
+        return cls(embed=embed, chars=chars, rnn=rnn, head=nn.Linear(rnn.output_size, cfg.n_tags), crf=crf,
+                   dropout=cfg.dropout, case=case)
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None,
-                case: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor | None, mask: torch.Tensor, chars: torch.Tensor | None = None,
+                case: torch.Tensor | None = None, *, features: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, T), mask (B, T) bool True = real token, chars (B, T, W) and case (B, T) ids when the model
-        uses them -> emissions (B, T, K)."""
-        x = self.embed(ids)  # (B, T, E)
+        uses them -> emissions (B, T, K). A tagger without a word embedding reads ``features`` (B, T, E)."""
+        x = self.embed(ids) if self.embed is not None else features  # (B, T, E)
         if self.chars is not None:
             if chars is None:
                 raise ValueError("this tagger uses character features: pass chars (B, T, W)")
@@ -144,20 +149,21 @@ class RNNTagger(nn.Module):
         output, _ = self.rnn(self.dropout(x), mask.sum(1))  # (B, T, 2H)
         return self.head(self.dropout(output))  # (B, T, K)
 
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-             chars: torch.Tensor | None = None, case: torch.Tensor | None = None) -> torch.Tensor:
+    def loss(self, ids: torch.Tensor | None, mask: torch.Tensor, labels: torch.Tensor,
+             chars: torch.Tensor | None = None, case: torch.Tensor | None = None, *,
+             features: torch.Tensor | None = None) -> torch.Tensor:
         """labels (B, T) with -100 at padding -> token-mean cross-entropy, or (CRF) the sentence-mean NLL."""
-        emissions = self(ids, mask, chars, case).float()  # (B, T, K)
+        emissions = self(ids, mask, chars, case, features=features).float()  # (B, T, K)
         if self.crf is None:
             return F.cross_entropy(emissions.flatten(0, 1), labels.flatten(), ignore_index=-100)
         tags = torch.where(mask, labels, torch.zeros_like(labels))  # any valid id at padding
         return self.crf.nll(emissions, tags, mask).mean()
 
     @torch.no_grad()
-    def decode(self, ids: torch.Tensor, mask: torch.Tensor, chars: torch.Tensor | None = None,
-               case: torch.Tensor | None = None) -> list[list[int]]:
+    def decode(self, ids: torch.Tensor | None, mask: torch.Tensor, chars: torch.Tensor | None = None,
+               case: torch.Tensor | None = None, *, features: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag sequence per sentence, each of the sentence's true length (argmax, or Viterbi with a CRF)."""
-        emissions = self(ids, mask, chars, case)  # (B, T, K)
+        emissions = self(ids, mask, chars, case, features=features)  # (B, T, K)
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
         best = emissions.argmax(-1).tolist()  # (B, T)

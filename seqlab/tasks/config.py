@@ -287,13 +287,15 @@ class TagData:
             raise ValueError(f"singleton_unk must lie in [0, 1), got {self.singleton_unk}")
 
 
-TAG_MODELS = ("rnn", "bert")  # seqlab.tasks.tag.MODELS
+TAG_MODELS = ("rnn", "bert", "bert-features")  # seqlab.tasks.tag.MODELS
 
 
 @dataclass
 class TagRunConfig:
     task: str = "tag"
-    model_type: str = "rnn"  # rnn (the BiLSTM of ``model``) | bert (a pretrained BERT fine-tuned, ``bert``)
+    # rnn: the BiLSTM of ``model``; bert: a pretrained BERT fine-tuned (``bert``); bert-features: the BiLSTM of
+    # ``model`` over a frozen BERT's layers (``bert.features``)
+    model_type: str = "rnn"
     data: TagData = field(default_factory=TagData)
     model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
     bert: BertFinetuneConfig = field(default_factory=BertFinetuneConfig)
@@ -307,7 +309,7 @@ class TagRunConfig:
     def __post_init__(self) -> None:
         if self.model_type not in TAG_MODELS:
             raise ValueError(f"model_type must be one of {', '.join(TAG_MODELS)}, got {self.model_type!r}")
-        if self.model_type == "bert" and self.data.max_tokens > self.bert.model.max_positions - 2:
+        if self.model_type != "rnn" and self.data.max_tokens > self.bert.model.max_positions - 2:
             raise ValueError(f"data.max_tokens={self.data.max_tokens} words cannot fit BERT's "
                              f"{self.bert.model.max_positions} positions with [CLS] and [SEP]")
         check_early_stopping(self.train, {self.dev_metric: "max"}, f"tag ({self.data.tag_field})")

@@ -3,7 +3,9 @@
 - ``rnn``: a BiLSTM with a softmax or CRF head and optional character features (a character BiLSTM per word,
   Lample et al. 2016), no pretrained vectors;
 - ``bert``: a pretrained BERT (all-MiniLM-L6-v2 by default) fine-tuned with a linear head, each word tagged at
-  its first WordPiece (Devlin et al. 2019).
+  its first WordPiece (Devlin et al. 2019);
+- ``bert-features``: the BiLSTM of ``model`` over a frozen BERT's word vectors (``bert.features``: which layers),
+  the feature-based approach of Devlin et al.'s Table 7.
 
 Words are looked up lower-cased (``lowercase_words``) while the character BiLSTM sees their case, so
 "Apple" and "apple" share an embedding and the casing still reaches the model (and, with
@@ -24,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from seqlab.data.collate import EpochSeeded, TaggingCollator, pad_sequences
+from seqlab.data.collate import EpochSeeded, TaggingCollator, pad_sequences, pad_with_mask
 from seqlab.errors import SeqlabError
 from seqlab.io import atomic_write_text, write_json
 from seqlab.metrics import SpanF1, token_accuracy
@@ -71,6 +73,16 @@ class TagSet:
         if unknown:
             raise SeqlabError(f"{where}: tag {unknown[0]!r} never seen in training")
         return [self.tag_index[t] for t in tags]
+
+
+def word_level_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Piece-level ids, mask, labels (B, T) (-100 off each word's first piece) -> ids and mask (B, T) as they were,
+    ``first`` (B, W): each word's first piece, ``words`` (B, W): the word mask, ``labels`` (B, W)."""
+    labels = batch.pop("labels")
+    firsts = [row.nonzero().flatten().tolist() for row in labels != -100]
+    first, words = pad_with_mask(firsts, 0)
+    word_labels = pad_sequences([row[row != -100].tolist() for row in labels], -100)
+    return batch | {"first": first, "words": words, "labels": word_labels}
 
 
 def training_tags(sentences: list[Sentence]) -> list[str]:
@@ -122,7 +134,7 @@ class WordPieceTagEncoder(TagSet):
     pieces carry -100 (no loss, no prediction), as Devlin et al. tag CoNLL-2003. A sentence over ``max_pieces``
     keeps only each word's first piece."""
 
-    def __init__(self, tokenizer_json: str, tags: list[str], max_pieces: int):
+    def __init__(self, tokenizer_json: str, tags: list[str], max_pieces: int, *, word_level: bool = False):
         from tokenizers import Tokenizer
 
         super().__init__(tags)
@@ -132,7 +144,8 @@ class WordPieceTagEncoder(TagSet):
         self.tokenizer.no_truncation()
         piece = self.tokenizer.token_to_id
         self.cls_id, self.sep_id, self.unk_id = piece("[CLS]"), piece("[SEP]"), piece("[UNK]")
-        self.collate = TaggingCollator(piece("[PAD]"))
+        pieces = TaggingCollator(piece("[PAD]"))
+        self.collate = (lambda batch: word_level_batch(pieces(batch))) if word_level else pieces
 
     def word_pieces(self, tokens: list[str]) -> list[list[int]]:
         encoding = self.tokenizer.encode(tokens, is_pretokenized=True, add_special_tokens=False)
@@ -337,6 +350,37 @@ def _decode_bert(model: torch.nn.Module, batch: dict) -> list[list[int]]:
     return model.decode(batch["ids"], batch["mask"], batch["labels"] != -100)
 
 
+def _build_bert_features(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, WordPieceTagEncoder, Any]:
+    from seqlab.models.bert import load_pretrained
+
+    bert, tokenizer_json = load_pretrained(cfg.bert.pretrained)
+    cfg.bert.model = bert.config
+    encoder = WordPieceTagEncoder(tokenizer_json, training_tags(train), bert.config.max_positions, word_level=True)
+    cfg.model.n_tags = len(encoder.tags)
+    return _feature_tagger(bert, cfg), encoder, _bucketed(cfg, encoder, train)
+
+
+def _feature_tagger(bert, cfg: RunConfig) -> torch.nn.Module:
+    from seqlab.models.bert import BertFeatureTagger, FrozenBertFeatures
+
+    features = FrozenBertFeatures(bert, cfg.bert.features)
+    return BertFeatureTagger(features, RNNTagger.from_config(cfg.model, input_size=features.output_size))
+
+
+def _load_bert_features(run_dir: Path, cfg: RunConfig, data: dict) -> tuple[torch.nn.Module, WordPieceTagEncoder]:
+    from seqlab.models.bert import Bert
+
+    encoder = WordPieceTagEncoder(read_run_text(run_dir, data["tokenizer"]), list(data["tags"]),
+                                  cfg.bert.model.max_positions, word_level=True)
+    model = _feature_tagger(Bert.from_config(cfg.bert.model), cfg)
+    load_weights(model, run_dir / "model.safetensors")
+    return model, encoder
+
+
+def _decode_bert_features(model: torch.nn.Module, batch: dict) -> list[list[int]]:
+    return model.decode(batch["ids"], batch["mask"], batch["first"], batch["words"])
+
+
 @dataclass(frozen=True)
 class TagFamily:
     build: Callable[[RunConfig, list[Sentence]], tuple[torch.nn.Module, Any, Any]]
@@ -348,6 +392,7 @@ class TagFamily:
 MODELS: dict[str, TagFamily] = {
     "rnn": TagFamily(_build_rnn, _load_rnn, _decode_rnn),
     "bert": TagFamily(_build_bert, _load_bert, _decode_bert),
+    "bert-features": TagFamily(_build_bert_features, _load_bert_features, _decode_bert_features),
 }
 
 
