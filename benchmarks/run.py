@@ -8,6 +8,7 @@
     python benchmarks/run.py bow             # BoW + naive Bayes / logistic regression vs scikit-learn on IMDB
     python benchmarks/run.py decoding        # translation search, greedy and beam 5: KV cache / none / nn.Transformer
     python benchmarks/run.py gpt             # GPT vs HF GPT2LMHeadModel: training, generation, KV cache, memory
+    python benchmarks/run.py bert            # MiniLM: sentence embeddings vs sentence-transformers, fine-tuning vs HF
     python benchmarks/run.py --quick         # small sizes, seconds each: a CI check, not numbers to report
 
 Every benchmark first checks that ours and its reference agree (logits, tokens cached = uncached, matrices,
@@ -29,6 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bert_vs_hf
 import bow_vs_sklearn
 import decoding_speed
 import gpt_vs_hf
@@ -39,7 +41,7 @@ import vectorize_vs_sklearn
 
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
               "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
-              "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run}
+              "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run, "bert": bert_vs_hf.run}
 
 
 def machine() -> dict:
