@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from pathlib import Path
 
 import torch
@@ -159,7 +160,11 @@ class MaskFiller:
     def fill(self, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
         if not text.strip():
             raise SeqlabError("the text is empty: give a sentence with [MASK] in it")
-        ids = self.tokenizer.encode(text).ids[: self.config.model.max_positions]
+        ids = self.tokenizer.encode(text).ids
+        limit = self.config.model.max_positions
+        if len(ids) > limit:
+            warnings.warn(f"the text has {len(ids)} pieces; the model reads the first {limit}", stacklevel=2)
+            ids = ids[:limit]
         where = [i for i, piece in enumerate(ids) if piece == self.mask_id]
         if not where:
             raise SeqlabError(f"no [MASK] in {text!r}: write [MASK] where a word should be guessed")
