@@ -16,6 +16,6 @@ __all__ = ["RUN_FILES", "check_run_dir", "load", "read_run_config"]
 
 def load(run_dir: str | Path, *, device: str = "cpu") -> Any:
     """Load a trained run directory (config.json, vocab.json, model.safetensors) as its task's predictor:
-    a translator (``.translate``), a classifier (``.predict``), a tagger (``.tag``) or a language model
-    (``.generate``)."""
+    a translator (``.translate``), a classifier (``.predict``), a tagger (``.tag``), a language model
+    (``.generate``) or a pre-trained BERT (``.fill``)."""
     return load_run(run_dir, device=device)
