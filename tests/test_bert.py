@@ -297,3 +297,15 @@ def test_frozen_features_read_each_words_first_piece_from_the_named_layers(layer
     assert got.shape == (3, 3, features.output_size)
     torch.testing.assert_close(got[1, 1], want[1, 3])
     assert not any(p.requires_grad for p in features.parameters())
+
+
+def test_mean_pooling_classifier_reads_the_mean_of_the_real_pieces():
+    bert = randomised(Bert.from_config(BertConfig(vocab_size=V, max_positions=T + 4, n_layers=1, n_heads=4,
+                                                  d_model=24, d_ff=40, dropout=0.0)))
+    model = BertClassifier(bert, 3, pooling="mean").eval()
+    ids, mask, _ = batch()
+    with torch.no_grad():
+        expected = model.classifier(mean_pool(bert(ids, mask).hidden, mask))
+        torch.testing.assert_close(model(ids, mask), expected)
+        ids_padding_changed = ids.masked_fill(mask == 0, 7)
+        torch.testing.assert_close(model(ids_padding_changed, mask), expected)  # padding never counts

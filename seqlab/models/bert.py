@@ -232,20 +232,25 @@ class BertForPreTraining(nn.Module):
 
 
 class BertClassifier(nn.Module):
-    """Sequence classification (HF ``BertForSequenceClassification``): dropout + Linear on the pooled [CLS]."""
+    """Sequence classification: dropout + Linear on the pooled [CLS] (HF ``BertForSequenceClassification``), or
+    on the mean of the last layer's real pieces (``pooling="mean"``, for sentence-embedding models)."""
 
-    def __init__(self, bert: Bert, n_classes: int, *, dropout: float | None = None):
+    def __init__(self, bert: Bert, n_classes: int, *, dropout: float | None = None, pooling: str = "cls"):
         super().__init__()
-        if bert.pooler is None:
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"pooling must be cls or mean, got {pooling!r}")
+        if pooling == "cls" and bert.pooler is None:
             raise ValueError("sequence classification reads the pooled [CLS]: the encoder needs its pooler")
-        self.bert = bert
+        self.bert, self.pooling = bert, pooling
         self.dropout = nn.Dropout(bert.config.dropout if dropout is None else dropout)
         self.classifier = nn.Linear(bert.config.d_model, n_classes)
         init_bert_weights(self.classifier, bert.config)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
         """-> logits (B, C)."""
-        return self.classifier(self.dropout(self.bert(ids, mask, segments).pooled))
+        out = self.bert(ids, mask, segments)
+        summary = out.pooled if self.pooling == "cls" else mean_pool(out.hidden, mask)  # (B, D)
+        return self.classifier(self.dropout(summary))
 
     def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(self(ids, mask).float(), labels)

@@ -228,11 +228,16 @@ class BertFinetuneConfig:
 
     pretrained: str = "all-MiniLM-L6-v2"  # a shipped name, or a Hugging Face BERT directory (config.json, ...)
     dropout: float = 0.1  # before the task's linear head
+    # what a sequence classifier reads: "cls" = the pooled [CLS] (BERT's way); "mean" = the mean of the last layer
+    # over the real pieces (how sentence-transformers models such as all-MiniLM-L6-v2 were trained to summarise)
+    pooling: str = "cls"
     # the feature-based approach (tag model_type bert-features): which frozen layers make a word's vector
     features: str = "concat_last_four"
     model: BertConfig = field(default_factory=lambda: BertConfig.from_name("minilm-l6-h384"))
 
     def __post_init__(self) -> None:
+        if self.pooling not in ("cls", "mean"):
+            raise ValueError(f"bert.pooling must be cls or mean, got {self.pooling!r}")
         if self.features not in FEATURE_LAYERS:
             raise ValueError(f"bert.features must be one of {', '.join(FEATURE_LAYERS)}, got {self.features!r}")
         if not self.pretrained:

@@ -224,7 +224,7 @@ def _build_bert(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.M
     bert, tokenizer_json = load_pretrained(cfg.bert.pretrained)
     cfg.bert.model = bert.config
     encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean, specials=True)
-    model = BertClassifier(bert, n_classes, dropout=cfg.bert.dropout)
+    model = BertClassifier(bert, n_classes, dropout=cfg.bert.dropout, pooling=cfg.bert.pooling)
     ids = encoder.ids([ex.text for ex in train], warn=False)
     items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
     batches = bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
@@ -235,7 +235,8 @@ def _build_bert(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.M
 def _load_bert(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
     from seqlab.models.bert import Bert, BertClassifier
 
-    model = BertClassifier(Bert.from_config(cfg.bert.model), n_classes, dropout=cfg.bert.dropout)
+    model = BertClassifier(Bert.from_config(cfg.bert.model), n_classes, dropout=cfg.bert.dropout,
+                           pooling=cfg.bert.pooling)
     load_weights(model, run_dir / "model.safetensors")
     return model, WordPieceEncoder(read_run_text(run_dir, data["tokenizer"]), cfg.data.max_tokens, clean=clean,
                                    specials=True)
