@@ -435,13 +435,11 @@ class TokenStates:
 
 def _pad(ids: list[list[int]], device: torch.device | str, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ids (B, T) and their attention mask (B, T)."""
-    longest = max(len(x) for x in ids)
-    batch = torch.full((len(ids), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), longest), dtype=torch.long)
-    for row, x in enumerate(ids):
-        batch[row, : len(x)] = torch.tensor(x)
-        mask[row, : len(x)] = 1
-    return batch.to(device), mask.to(device)
+    lengths = np.array([len(x) for x in ids])
+    mask = np.arange(lengths.max())[None, :] < lengths[:, None]  # (B, T)
+    batch = np.full(mask.shape, pad_id, dtype=np.int64)
+    batch[mask] = np.concatenate(ids)  # row by row, in order: the real pieces fill the True cells
+    return torch.from_numpy(batch).to(device), torch.from_numpy(mask.astype(np.int64)).to(device)
 
 
 # ---- pretrained weights --------------------------------------------------------------------------------------------
