@@ -38,6 +38,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.config import BERT_PRESETS, FEATURE_LAYERS, BertConfig  # noqa: F401  (re-exported)
+from seqlab.models.hf_dir import read_hf_dir, write_hf_dir
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.layers import ACTIVATIONS, FeedForward, SelfAttentionLayer
 from seqlab.nn.positional import LearnedPositionalEmbedding
@@ -141,7 +142,7 @@ class Bert(nn.Module):
 
     def save_hf(self, directory: str | Path) -> Path:
         """config.json and model.safetensors that ``transformers.BertModel.from_pretrained`` loads."""
-        return save_hf_dir(directory, self.hf_state_dict(), config_to_hf(self.config, "BertModel"))
+        return write_hf_dir(directory, self.hf_state_dict(), config_to_hf(self.config, "BertModel"))
 
 
 def init_bert_weights(module: nn.Module, cfg: BertConfig) -> None:
@@ -228,7 +229,8 @@ class BertForPreTraining(nn.Module):
 
     def save_hf(self, directory: str | Path) -> Path:
         architecture = "BertForPreTraining" if self.nsp is not None else "BertForMaskedLM"
-        return save_hf_dir(directory, self.hf_state_dict(), config_to_hf(self.bert.config, architecture))
+        state = {k: v for k, v in self.hf_state_dict().items() if k != "cls.predictions.decoder.weight"}
+        return write_hf_dir(directory, state, config_to_hf(self.bert.config, architecture))  # HF re-ties the decoder
 
 
 class BertClassifier(nn.Module):
@@ -604,7 +606,7 @@ def _hf_source(source: str | Path | Mapping[str, torch.Tensor], config: BertConf
     """(state dict, BertConfig) from a directory, or from a state dict and its config (ours, or HF's as a dict or
     a ``transformers.BertConfig``)."""
     if isinstance(source, str | Path):
-        hf_config, state = _read_hf_dir(Path(source))
+        hf_config, state = read_hf_dir(Path(source), "bert")
         config = config or hf_config
     else:
         state = dict(source)
@@ -613,38 +615,3 @@ def _hf_source(source: str | Path | Mapping[str, torch.Tensor], config: BertConf
     if not isinstance(config, BertConfig):
         config = config_from_hf(config if isinstance(config, Mapping) else config.to_dict())
     return state, config
-
-
-def _read_hf_dir(directory: Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    from seqlab.training.checkpoint import read_tensors
-
-    config_path = directory / "config.json"
-    if not config_path.is_file():
-        raise SeqlabError(f"{directory}: not a Hugging Face model directory (no config.json)")
-    try:
-        hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SeqlabError(f"{config_path}: not JSON ({err})") from err
-    if hf_config.get("model_type", "bert") != "bert":
-        raise SeqlabError(f"{config_path}: model_type {hf_config.get('model_type')!r}, not 'bert'")
-    weights = directory / "model.safetensors"
-    if not weights.is_file():
-        raise SeqlabError(f"{directory}: no model.safetensors (pickled pytorch_model.bin files are not read)")
-    return hf_config, read_tensors(weights)
-
-
-def save_hf_dir(directory: str | Path, state: Mapping[str, torch.Tensor], hf_config: dict) -> Path:
-    """Write a Hugging Face model directory: config.json and model.safetensors (tied copies written once)."""
-    from safetensors.torch import save_file
-
-    from seqlab.io import atomic_write, check_output_dir, write_json
-
-    directory = check_output_dir(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    # the decoder's bias is cls.predictions.bias (safetensors refuses shared memory: a copy); its weight is the
-    # word embedding, which HF ties back on loading
-    tensors = {k: v.detach().cpu().clone().contiguous() for k, v in state.items()
-               if k != "cls.predictions.decoder.weight"}
-    write_json(directory / "config.json", hf_config)
-    atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-    return directory

@@ -77,6 +77,23 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def _check_transformer(cfg, *positive: str) -> None:
+    """The checks every Transformer stack's config shares (GPT, BERT): sizes, rates, activation, heads."""
+    for name in (*positive, "n_layers", "n_heads", "d_model"):
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.vocab_size < 0 or cfg.d_ff < 0:
+        raise ValueError(f"vocab_size and d_ff must not be negative, got {cfg.vocab_size} and {cfg.d_ff}")
+    if not all(0 <= r < 1 for r in (cfg.dropout, cfg.attention_dropout or 0.0)):
+        raise ValueError("dropout rates must lie in [0, 1)")
+    if cfg.activation not in ACTIVATION_NAMES:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {cfg.activation!r}")
+    if cfg.d_model % cfg.n_heads:
+        raise ValueError(f"d_model={cfg.d_model} is not divisible by n_heads={cfg.n_heads}")
+    if not (cfg.layer_norm_eps > 0 and cfg.init_std > 0):
+        raise ValueError("layer_norm_eps and init_std must be positive")
+
+
 # ---- GPT (seqlab.models.gpt) --------------------------------------------------------------------------
 
 @dataclass
@@ -104,19 +121,7 @@ class GPTConfig:
     init_std: float = 0.02
 
     def __post_init__(self) -> None:
-        for name in ("n_positions", "n_layers", "n_heads", "d_model"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.vocab_size < 0 or self.d_ff < 0:
-            raise ValueError(f"vocab_size and d_ff must not be negative, got {self.vocab_size} and {self.d_ff}")
-        if not all(0 <= r < 1 for r in (self.dropout, self.attention_dropout or 0.0)):
-            raise ValueError("dropout rates must lie in [0, 1)")
-        if self.activation not in ACTIVATION_NAMES:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {self.activation!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if not (self.layer_norm_eps > 0 and self.init_std > 0):
-            raise ValueError("layer_norm_eps and init_std must be positive")
+        _check_transformer(self, "n_positions")
 
     @property
     def head_dim(self) -> int:
@@ -175,27 +180,10 @@ class BertConfig:
     pad_id: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("max_positions", "type_vocab_size", "n_layers", "n_heads", "d_model"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.vocab_size < 0 or self.d_ff < 0:
-            raise ValueError(f"vocab_size and d_ff must not be negative, got {self.vocab_size} and {self.d_ff}")
-        if not all(0 <= r < 1 for r in (self.dropout, self.attention_dropout or 0.0)):
-            raise ValueError("dropout rates must lie in [0, 1)")
-        if self.activation not in ACTIVATION_NAMES:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATION_NAMES)}, got {self.activation!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} is not divisible by n_heads={self.n_heads}")
-        if not (self.layer_norm_eps > 0 and self.init_std > 0):
-            raise ValueError("layer_norm_eps and init_std must be positive")
+        _check_transformer(self, "max_positions", "type_vocab_size")
 
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.n_heads
-
-    @property
-    def ff_size(self) -> int:
-        return self.d_ff or 4 * self.d_model
+    head_dim = GPTConfig.head_dim
+    ff_size = GPTConfig.ff_size
 
     @classmethod
     def from_name(cls, name: str, **overrides) -> BertConfig:

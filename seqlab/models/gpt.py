@@ -25,7 +25,6 @@ writes one that ``GPT2LMHeadModel.from_pretrained`` loads. GPT-2's Conv1D stores
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.config import GPT_PRESETS, GPTConfig  # noqa: F401  (re-exported)
+from seqlab.models.hf_dir import read_hf_dir, write_hf_dir
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.cache import KVCache
 from seqlab.nn.layers import FeedForward, SelfAttentionLayer
@@ -199,7 +199,7 @@ class GPT(nn.Module):
         sharded model.safetensors.index.json), or a ``GPT2LMHeadModel`` state dict with ``config`` (a GPTConfig,
         or the Hugging Face config as a dict / ``GPT2Config``)."""
         if isinstance(source, str | Path):
-            hf_config, state = _read_hf_dir(Path(source))
+            hf_config, state = read_hf_dir(Path(source), "gpt2")
             config = config or hf_config
         else:
             state = dict(source)
@@ -221,16 +221,7 @@ class GPT(nn.Module):
 
     def save_hf(self, directory: str | Path) -> Path:
         """Write config.json and model.safetensors that ``transformers.GPT2LMHeadModel.from_pretrained`` loads."""
-        from safetensors.torch import save_file
-
-        from seqlab.io import atomic_write, check_output_dir, write_json
-
-        directory = check_output_dir(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.detach().contiguous().cpu() for k, v in self.hf_state_dict().items()}
-        write_json(directory / "config.json", self.hf_config())
-        atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
-        return directory
+        return write_hf_dir(directory, self.hf_state_dict(), self.hf_config())
 
 
 def real_positions(valid: torch.Tensor) -> torch.Tensor:
@@ -357,26 +348,3 @@ def _parameter_shapes(cfg: GPTConfig) -> dict[str, torch.Size]:
     """The parameter names and shapes of a model of ``cfg``, built without memory (meta device)."""
     with torch.device("meta"):
         return {k: v.shape for k, v in GPT.from_config(cfg).state_dict().items()}
-
-
-def _read_hf_dir(directory: Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    from seqlab.training.checkpoint import read_tensors
-
-    config_path = directory / "config.json"
-    if not config_path.is_file():
-        raise SeqlabError(f"{directory}: not a Hugging Face model directory (no config.json)")
-    try:
-        hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SeqlabError(f"{config_path}: not JSON ({err})") from err
-    if hf_config.get("model_type", "gpt2") != "gpt2":
-        raise SeqlabError(f"{config_path}: model_type {hf_config.get('model_type')!r}, not 'gpt2'")
-    index = directory / "model.safetensors.index.json"
-    if index.is_file():
-        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-        state = {k: v for shard in shards for k, v in read_tensors(directory / shard).items()}
-    elif (directory / "model.safetensors").is_file():
-        state = read_tensors(directory / "model.safetensors")
-    else:
-        raise SeqlabError(f"{directory}: no model.safetensors (pickled pytorch_model.bin files are not read)")
-    return hf_config, state

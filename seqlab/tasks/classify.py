@@ -202,11 +202,15 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
         with torch.no_grad():
             model.embed.weight.copy_(pretrained)
         model.embed.weight.requires_grad_(cfg.data.embeddings == "minilm")
+    return model, encoder, _bucketed(cfg, encoder, train)
+
+
+def _bucketed(cfg: RunConfig, encoder: TokenEncoder, train: list):
+    """The training examples as ids, in batches of similar lengths."""
     ids = encoder.ids([ex.text for ex in train], warn=False)
     items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
-    batches = bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
-                              cfg.train.batch_size, cfg.train.seed)
-    return model, encoder, batches
+    return bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
+                           cfg.train.batch_size, cfg.train.seed)
 
 
 def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
@@ -225,11 +229,7 @@ def _build_bert(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.M
     cfg.bert.model = bert.config
     encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean, specials=True)
     model = BertClassifier(bert, n_classes, dropout=cfg.bert.dropout, pooling=cfg.bert.pooling)
-    ids = encoder.ids([ex.text for ex in train], warn=False)
-    items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
-    batches = bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
-                              cfg.train.batch_size, cfg.train.seed)
-    return model, encoder, batches
+    return model, encoder, _bucketed(cfg, encoder, train)
 
 
 def _load_bert(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
