@@ -38,7 +38,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.config import BERT_PRESETS, FEATURE_LAYERS, BertConfig  # noqa: F401  (re-exported)
-from seqlab.models.hf_dir import read_hf_dir, write_hf_dir
+from seqlab.models.hf_dir import hf_source, write_hf_dir
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.layers import ACTIVATIONS, FeedForward, SelfAttentionLayer
 from seqlab.nn.positional import LearnedPositionalEmbedding
@@ -603,15 +603,4 @@ def config_to_hf(cfg: BertConfig, architecture: str) -> dict:
 
 def _hf_source(source: str | Path | Mapping[str, torch.Tensor], config: BertConfig | Mapping | None
                ) -> tuple[dict[str, torch.Tensor], BertConfig]:
-    """(state dict, BertConfig) from a directory, or from a state dict and its config (ours, or HF's as a dict or
-    a ``transformers.BertConfig``)."""
-    if isinstance(source, str | Path):
-        hf_config, state = read_hf_dir(Path(source), "bert")
-        config = config or hf_config
-    else:
-        state = dict(source)
-    if config is None:
-        raise ValueError("from_hf(state_dict) needs the config (a BertConfig or the Hugging Face config)")
-    if not isinstance(config, BertConfig):
-        config = config_from_hf(config if isinstance(config, Mapping) else config.to_dict())
-    return state, config
+    return hf_source(source, config, model_type="bert", config_class=BertConfig, from_hf=config_from_hf)

@@ -36,7 +36,7 @@ from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.config import GPT_PRESETS, GPTConfig  # noqa: F401  (re-exported)
-from seqlab.models.hf_dir import read_hf_dir, write_hf_dir
+from seqlab.models.hf_dir import hf_source, write_hf_dir
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.cache import KVCache
 from seqlab.nn.layers import FeedForward, SelfAttentionLayer
@@ -198,15 +198,7 @@ class GPT(nn.Module):
         """A Hugging Face GPT-2 as a seqlab GPT: ``source`` is a directory (config.json + model.safetensors, or a
         sharded model.safetensors.index.json), or a ``GPT2LMHeadModel`` state dict with ``config`` (a GPTConfig,
         or the Hugging Face config as a dict / ``GPT2Config``)."""
-        if isinstance(source, str | Path):
-            hf_config, state = read_hf_dir(Path(source), "gpt2")
-            config = config or hf_config
-        else:
-            state = dict(source)
-        if config is None:
-            raise ValueError("from_hf(state_dict) needs the config (a GPTConfig or the Hugging Face config)")
-        if not isinstance(config, GPTConfig):
-            config = config_from_hf(config if isinstance(config, Mapping) else config.to_dict())
+        state, config = hf_source(source, config, model_type="gpt2", config_class=GPTConfig, from_hf=config_from_hf)
         model = cls.from_config(config)
         model.load_state_dict(state_from_hf(state, config), strict=True)
         return model

@@ -4,7 +4,7 @@ model.safetensors (or a sharded model.safetensors.index.json). Pickled pytorch_m
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -47,3 +47,19 @@ def write_hf_dir(directory: str | Path, state: Mapping[str, torch.Tensor], hf_co
     write_json(directory / "config.json", hf_config)
     atomic_write(directory / "model.safetensors", lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
     return directory
+
+
+def hf_source(source: str | Path | Mapping[str, torch.Tensor], config, *, model_type: str, config_class: type,
+              from_hf: Callable[[Mapping], object]) -> tuple[dict[str, torch.Tensor], object]:
+    """(state dict, our config) from a directory, or from a state dict with its config: ours (``config_class``),
+    or Hugging Face's as a dict or a ``transformers`` config object (converted by ``from_hf``)."""
+    if isinstance(source, str | Path):
+        hf_config, state = read_hf_dir(Path(source), model_type)
+        config = config or hf_config
+    else:
+        state = dict(source)
+    if config is None:
+        raise ValueError(f"from_hf(state_dict) needs the config (a {config_class.__name__} or the Hugging Face one)")
+    if not isinstance(config, config_class):
+        config = from_hf(config if isinstance(config, Mapping) else config.to_dict())
+    return state, config
