@@ -309,3 +309,13 @@ def test_mean_pooling_classifier_reads_the_mean_of_the_real_pieces():
         torch.testing.assert_close(model(ids, mask), expected)
         ids_padding_changed = ids.masked_fill(mask == 0, 7)
         torch.testing.assert_close(model(ids_padding_changed, mask), expected)  # padding never counts
+
+
+def test_equal_length_batches_cover_every_text_once_mostly_without_padding():
+    from seqlab.models.bert import equal_length_batches
+
+    lengths = [5] * 70 + [6] * 3 + [9] * 40 + [2]
+    batches = equal_length_batches(lengths, 32)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 32 for b in batches)
+    assert sum(len({lengths[i] for i in b}) == 1 for b in batches) >= len(batches) - 2

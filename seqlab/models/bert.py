@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -375,11 +375,10 @@ class SentenceEncoder:
         ids = self.tokenize(texts, warn=warn)
         device = next(self.model.parameters()).device
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: less padding
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in equal_length_batches([len(x) for x in ids], batch_size):
             batch, mask = _pad([ids[i] for i in chunk], device)
-            vectors = mean_pool(self.model(batch, mask).hidden, mask)  # (B, D)
+            full = bool(mask.all())  # no padding: no mask either, and attention takes its fastest path
+            vectors = mean_pool(self.model(batch, None if full else mask).hidden, mask)  # (B, D)
             if self.normalize:
                 vectors = F.normalize(vectors, dim=-1)
             out[chunk] = vectors.float().cpu().numpy()
@@ -433,6 +432,21 @@ class TokenStates:
             raise SeqlabError(f"{word!r} is not among the words {' '.join(self.words)!r}"
                               + (f" {occurrence + 1} times" if occurrence else ""))
         return [p for p, w in enumerate(self.piece_words) if w == matches[occurrence]]
+
+
+def equal_length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of at most ``batch_size``, in order of length, a new batch where the length changes once
+    the batch is half full: most batches hold texts of one length (no padding at all), the rest differ by a piece
+    or two, and every text is read exactly as alone (the padding mask makes it so)."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+        batch = batches[-1] if batches else None
+        if batch is None or len(batch) == batch_size or (
+                lengths[i] != lengths[batch[0]] and len(batch) >= batch_size // 2):
+            batches.append([i])
+        else:
+            batch.append(i)
+    return batches
 
 
 def _pad(ids: list[list[int]], device: torch.device | str, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
