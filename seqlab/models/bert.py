@@ -306,12 +306,17 @@ class FrozenBertFeatures(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
         """pieces (B, T), their mask (B, T), each word's first piece (B, W) -> word vectors (B, W, F)."""
         states = self.bert(ids, mask, output_hidden_states=True).hidden_states  # L + 1 x (B, T, D)
-        combine = {"first": lambda: states[0], "last": lambda: states[-1], "second_to_last": lambda: states[-2],
-                   "sum_all": lambda: torch.stack(states[1:]).sum(0),
-                   "sum_last_four": lambda: torch.stack(states[-4:]).sum(0),
-                   "concat_last_four": lambda: torch.cat(states[-4:], dim=-1)}
-        x = combine[self.layers]()  # (B, T, F)
+        x = _combine_layers(states, self.layers)  # (B, T, F)
         return x.gather(1, first[..., None].expand(-1, -1, x.size(-1)))  # (B, W, F)
+
+
+def _combine_layers(states: list[torch.Tensor], layers: str) -> torch.Tensor:
+    """The embeddings and L layers (B, T, D) -> one word-vector table (B, T, F), as ``layers`` names it."""
+    if layers == "concat_last_four":
+        return torch.cat(states[-4:], dim=-1)
+    picked = {"first": states[:1], "last": states[-1:], "second_to_last": states[-2:-1], "sum_all": states[1:],
+              "sum_last_four": states[-4:]}[layers]
+    return torch.stack(picked).sum(0)
 
 
 class BertFeatureTagger(nn.Module):
