@@ -22,6 +22,7 @@ from seqlab.models.bert import (
     BertTagger,
     mean_pool,
     state_from_hf,
+    state_to_hf,
 )
 from seqlab.models.bert import BertForPreTraining as OurPreTraining
 
@@ -54,6 +55,11 @@ def batch(b: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.
     return ids, mask, segments
 
 
+def real(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The rows of x (B, T, ...) at real pieces, (N, ...): what padding outputs hold is nobody's business."""
+    return x[mask.bool()]
+
+
 # -- parameter counts --------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("preset", "published"), [
@@ -76,9 +82,10 @@ def test_encoder_matches_bert_model_every_layer_and_the_pooler():
         got = ours(ids, mask, segments, output_hidden_states=True, need_weights=True)
     assert len(got.hidden_states) == len(expected.hidden_states) == 3
     for a, b in zip(got.hidden_states, expected.hidden_states, strict=True):
-        torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
-    for a, b in zip(got.attentions, expected.attentions, strict=True):
-        torch.testing.assert_close(a, b, atol=ATOL, rtol=0)
+        torch.testing.assert_close(real(a, mask), real(b, mask), atol=ATOL, rtol=0)
+        assert a[~mask.bool()].abs().max() == 0  # packed: padding positions are never computed
+    for a, b in zip(got.attentions, expected.attentions, strict=True):  # (B, H, T, T), compared per real query
+        torch.testing.assert_close(real(a.transpose(1, 2), mask), real(b.transpose(1, 2), mask), atol=ATOL, rtol=0)
     torch.testing.assert_close(got.pooled, expected.pooler_output, atol=ATOL, rtol=0)
     assert got.attentions[0][2, :, :, 5:].abs().max() == 0  # padding receives no attention
 
@@ -90,7 +97,7 @@ def test_pretraining_heads_match_bert_for_pretraining_and_write_back():
     with torch.no_grad():
         expected = ref(input_ids=ids, attention_mask=mask, token_type_ids=segments)
         mlm, nsp = ours(ids, mask, segments)
-    torch.testing.assert_close(mlm, expected.prediction_logits, atol=ATOL, rtol=0)
+    torch.testing.assert_close(real(mlm, mask), real(expected.prediction_logits, mask), atol=ATOL, rtol=0)
     torch.testing.assert_close(nsp, expected.seq_relationship_logits, atol=ATOL, rtol=0)
     back = ours.hf_state_dict()
     assert set(back) == set(ref.state_dict())
@@ -121,7 +128,7 @@ def test_masked_lm_checkpoint_loads_without_pooler_or_nsp():
         expected = ref(input_ids=ids, attention_mask=mask, token_type_ids=segments).logits
         got, nsp = ours(ids, mask, segments)
     assert nsp is None
-    torch.testing.assert_close(got, expected, atol=ATOL, rtol=0)
+    torch.testing.assert_close(real(got, mask), real(expected, mask), atol=ATOL, rtol=0)
 
 
 def test_classification_and_tagging_heads_match_hf():
@@ -136,8 +143,34 @@ def test_classification_and_tagging_heads_match_hf():
     tagger = BertTagger(Bert.from_hf(tok.state_dict(), tok.config), 5).eval()
     tagger.classifier.load_state_dict({"weight": tok.classifier.weight, "bias": tok.classifier.bias})
     with torch.no_grad():
-        torch.testing.assert_close(tagger(ids, mask), tok(input_ids=ids, attention_mask=mask).logits, atol=ATOL,
-                                   rtol=0)
+        torch.testing.assert_close(real(tagger(ids, mask), mask), real(tok(input_ids=ids, attention_mask=mask).logits,
+                                                                       mask), atol=ATOL, rtol=0)
+
+
+def test_padded_batch_gives_each_sentence_its_own_outputs():
+    """The packed path (seqlab.nn.packing) on a padded batch equals each sentence run alone, without padding."""
+    ours = Bert.from_hf(randomised(BertModel(hf_config())).state_dict(), hf_config()).eval()
+    ids, mask, segments = batch()
+    with torch.no_grad():
+        batched = ours(ids, mask, segments).hidden  # (B, T, D)
+        for row, n in enumerate(mask.sum(1).tolist()):
+            alone = ours(ids[row : row + 1, :n], None, segments[row : row + 1, :n]).hidden[0]
+            torch.testing.assert_close(batched[row, :n], alone, atol=ATOL, rtol=0)
+
+
+def test_fine_tuning_gradients_equal_hf_on_a_padded_batch():
+    ids, mask, _ = batch()
+    labels = torch.tensor([0, 2, 1])
+    seq = randomised(BertForSequenceClassification(hf_config(num_labels=3))).train()
+    ours = BertClassifier(Bert.from_hf(seq.state_dict(), seq.config), 3).train()
+    ours.classifier.load_state_dict({"weight": seq.classifier.weight, "bias": seq.classifier.bias})
+    ours.loss(ids, mask, labels).backward()
+    seq(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+    ours_grads = state_to_hf({f"bert.{name}": p.grad for name, p in ours.bert.named_parameters()})
+    ref_grads = {name: p.grad for name, p in seq.named_parameters()}
+    for name, grad in ours_grads.items():
+        torch.testing.assert_close(grad, ref_grads[name], atol=1e-5, rtol=1e-4, msg=name)
+    torch.testing.assert_close(ours.classifier.weight.grad, seq.classifier.weight.grad, atol=1e-5, rtol=1e-4)
 
 
 def test_save_hf_directory_loads_in_transformers(tmp_path):
@@ -147,9 +180,9 @@ def test_save_hf_directory_loads_in_transformers(tmp_path):
     ref = BertModel.from_pretrained(tmp_path / "hf", attn_implementation="eager").eval()
     ids, mask, segments = batch()
     with torch.no_grad():
-        torch.testing.assert_close(ours(ids, mask, segments).hidden,
-                                   ref(input_ids=ids, attention_mask=mask, token_type_ids=segments).last_hidden_state,
-                                   atol=ATOL, rtol=0)
+        expected = ref(input_ids=ids, attention_mask=mask, token_type_ids=segments).last_hidden_state
+        torch.testing.assert_close(real(ours(ids, mask, segments).hidden, mask), real(expected, mask), atol=ATOL,
+                                   rtol=0)
     assert torch.equal(Bert.from_hf(tmp_path / "hf").embeddings.word.weight, ours.embeddings.word.weight)
 
 
@@ -206,7 +239,7 @@ def test_real_minilm_equals_transformers_on_real_sentences(data_dir):
         expected = ref(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         got = ours.eval()(ids, mask, output_hidden_states=True)
     for a, b in zip(got.hidden_states, expected.hidden_states, strict=True):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=0)
+        torch.testing.assert_close(real(a, mask), real(b, mask), atol=1e-4, rtol=0)
     torch.testing.assert_close(got.pooled, expected.pooler_output, atol=1e-5, rtol=0)
 
 

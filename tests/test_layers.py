@@ -154,3 +154,31 @@ def test_gelu_tanh_is_gpt2s_formula():
     expected = 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
     torch.testing.assert_close(ACTIVATIONS["gelu_tanh"](x), expected)
     assert (ACTIVATIONS["gelu_tanh"](x) - ACTIVATIONS["gelu"](x)).abs().max() > 1e-4  # not the exact GELU
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_packed_encoder_layer_equals_torch_on_the_real_tokens(norm_first):
+    """With a Packing the layer takes and returns only the real tokens (N, D); they equal torch's padded layer."""
+    from seqlab.nn.packing import Packing
+
+    ref = nn.TransformerEncoderLayer(D, H, F, dropout=0.0, batch_first=True, norm_first=norm_first)
+    ours = EncoderLayer(D, H, F, dropout=0.0, norm_first=norm_first)
+    copy_encoder_layer(ours, ref)
+    x = torch.randn(B, S, D, requires_grad=True)
+    keep = _keep([S, 4, 2], S)
+    packing = Packing.from_mask(keep)
+    out, _ = ours(packing.pack(x), keep[:, None, None, :], packing=packing)  # (N, D)
+    assert out.shape == (int(keep.sum()), D)
+    torch.testing.assert_close(out, ref(x, src_key_padding_mask=~keep)[keep], atol=1e-5, rtol=1e-5)
+    out.sum().backward()
+    assert x.grad[~keep].abs().max() == 0  # padding took no part
+    assert torch.equal(packing.unpack(packing.pack(x))[keep], x[keep])
+    assert Packing.from_mask(torch.ones(2, 3)) is None  # nothing to skip: the padded path
+
+
+def test_packed_input_is_refused_outside_plain_self_attention():
+    from seqlab.nn.packing import Packing
+
+    packing = Packing.from_mask(_keep([3, 2], 3))
+    with pytest.raises(ValueError, match="packed input is for self-attention"):
+        MultiHeadAttention(D, H)(torch.randn(5, D), torch.randn(2, 3, D), packing=packing)

