@@ -11,6 +11,7 @@ from seqlab.nn import (
     FeedForward,
     KVCache,
     MultiHeadAttention,
+    Packing,
     SelfAttentionLayer,
     causal_mask,
 )
@@ -159,8 +160,6 @@ def test_gelu_tanh_is_gpt2s_formula():
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_packed_encoder_layer_equals_torch_on_the_real_tokens(norm_first):
     """With a Packing the layer takes and returns only the real tokens (N, D); they equal torch's padded layer."""
-    from seqlab.nn.packing import Packing
-
     ref = nn.TransformerEncoderLayer(D, H, F, dropout=0.0, batch_first=True, norm_first=norm_first)
     ours = EncoderLayer(D, H, F, dropout=0.0, norm_first=norm_first)
     copy_encoder_layer(ours, ref)
@@ -177,8 +176,6 @@ def test_packed_encoder_layer_equals_torch_on_the_real_tokens(norm_first):
 
 
 def test_packed_input_is_refused_outside_plain_self_attention():
-    from seqlab.nn.packing import Packing
-
     packing = Packing.from_mask(_keep([3, 2], 3))
     with pytest.raises(ValueError, match="packed input is for self-attention"):
         MultiHeadAttention(D, H)(torch.randn(5, D), torch.randn(2, 3, D), packing=packing)

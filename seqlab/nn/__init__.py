@@ -38,8 +38,7 @@ __all__ = [
     "ACTIVATIONS", "CELLS", "CRF", "AdditiveScore", "Attention", "ContentScore", "CrossAttentionLayer", "DecoderLayer",
     "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell", "GeneralScore", "KVCache", "LSTMCell",
     "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore", "MultiHeadAttention", "Packing", "Recurrent",
-    "Residual",
-    "ScaledDotScore", "ScaledEmbedding", "SelfAttentionLayer", "SinusoidalPositionalEncoding", "SparseLinear",
-    "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "resolve_causal",
+    "Residual", "ScaledDotScore", "ScaledEmbedding", "SelfAttentionLayer", "SinusoidalPositionalEncoding",
+    "SparseLinear", "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "resolve_causal",
     "scaled_dot_product_attention", "sinusoidal_table",
 ]
