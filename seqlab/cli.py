@@ -257,6 +257,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if hasattr(predictor, "translate"):
         _answer_lines(batches, lambda texts: [escape_controls(out) for out in
                                               predictor.translate(texts, beam_size=args.beam, alpha=args.alpha)])
+    elif hasattr(predictor, "nearest"):  # word vectors: the nearest words to a word or "king - man + woman"
+        _answer_lines(batches, lambda texts: [escape_controls(line) for line in predictor.nearest(texts)])
     elif hasattr(predictor, "predict"):
         _answer_lines(batches, lambda texts: [f"{escape_controls(str(label))}\t{p:.4f}"
                                               for label, p in predictor.predict(texts)])
@@ -436,10 +438,12 @@ def build_parser() -> _Parser:
 
     from seqlab.data.cli import add_commands as add_data_commands
     from seqlab.text.cli import add_commands as add_text_commands
+    from seqlab.text.vectors_cli import add_commands as add_vectors_commands
     from seqlab.viz.cli import add_commands as add_viz_commands
 
     add_data_commands(sub)
     add_text_commands(sub)
+    add_vectors_commands(sub)
     add_viz_commands(sub)
     return parser
 

@@ -199,3 +199,40 @@ def test_sst2_rnn_on_frozen_minilm_embeddings(tmp_path, data_dir):
     assert model.encoder.ids(["This movie wasn't good"])[0] == [2023, 3185, 2347, 1005, 1056, 2204]
     assert torch.equal(model.model.embed.weight, minilm_embeddings()[0])  # frozen: still MiniLM's table
     assert model.predict(["a gem of a film"])[0][0] in ("negative", "positive")
+
+
+@pytest.fixture(scope="module")
+def small_vectors(tmp_path_factory):
+    """A word2vec text file of 12-d vectors for common words (random values: the tests check the plumbing)."""
+    from seqlab.text.vectors import WordVectors
+
+    words = ["the", "a", "film", "movie", "good", "bad", "is", "it", "of", "and", "germany", "london", "0000"]
+    path = tmp_path_factory.mktemp("vectors") / "vectors.txt"
+    WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 12))).save(path)
+    return path
+
+
+def test_sst2_rnn_starts_from_pretrained_vectors(tmp_path, data_dir, small_vectors):
+    from seqlab.text.vectors import load_vectors
+
+    out = tmp_path / "sst2_w2v"
+    extra = ["--rnn.hidden_size=8", "--train.steps=3", "--train.eval_every=3", "--quiet",
+             f"--data.pretrained_vectors={small_vectors}", "--data.freeze_vectors=true"]
+    metrics = _train("configs/sst2_bilstm.yaml", out, data_dir, extra)
+    assert metrics["pretrained_found"] == 13 - 1 and metrics["pretrained_frozen"]  # no "0000" in SST-2 train
+    assert metrics["pretrained_added"] == 1
+    model, vectors = seqlab.load(out), load_vectors(small_vectors)
+    assert model.config.rnn.embed_dim == 12
+    vocab = model.encoder.vocab
+    assert "0000" in vocab  # the vectors' words join the vocabulary
+    for word in ("film", "germany", "0000"):  # frozen: the file's vectors, after training
+        assert np.allclose(model.model.embed.weight[vocab[word]].detach().numpy(), vectors[word])
+
+
+def test_ner_tagger_starts_from_pretrained_vectors(tmp_path, data_dir, small_vectors):
+    out = tmp_path / "ner_w2v"
+    extra = [*TINY_TAGGER, f"--data.pretrained_vectors={small_vectors}"]
+    metrics = _train("configs/ner_conll_bilstm_crf.yaml", out, data_dir, extra)
+    assert metrics["pretrained_found"] + metrics["pretrained_added"] == 13 and not metrics["pretrained_frozen"]
+    tagger = seqlab.load(out)
+    assert tagger.config.model.embed_dim == 12 and "0000" in tagger.encoder.words

@@ -267,6 +267,12 @@ def _word_sim_path(src: _Source, file: str) -> Path:
 
 
 def _read_analogies(split: str, src: _Source) -> list[Analogy]:
+    return read_analogies(_word_sim_path(src, "questions-words.txt"), **src.read_options)
+
+
+def read_analogies(path: str | Path, **read_options: Any) -> list[Analogy]:
+    """A file in the Google analogy format: ": section" headers, then "a b c d" lines (a : b :: c : d). A malformed
+    line is a one-line error naming the file and line (or skipped, with ``skip_bad=True``)."""
     section = ""
 
     def parse(line: str) -> Analogy | None:
@@ -274,12 +280,14 @@ def _read_analogies(split: str, src: _Source) -> list[Analogy]:
         if line.startswith(":"):
             section = line[1:].strip()
             return None
+        if not line.strip():
+            return None
         words = line.split()
         if len(words) != 4:
             raise BadRow(f"expected 4 words (a b c d), got {len(words)}")
         return Analogy(*words, section=section)
 
-    return formats.read_rows(_word_sim_path(src, "questions-words.txt"), parse, **src.read_options)
+    return formats.read_rows(path, parse, **read_options)
 
 
 def _word_pair(line: str) -> WordPair | None:

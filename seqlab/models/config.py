@@ -398,3 +398,46 @@ class BoWMLPConfig:
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         self.n_outputs = 1 if self.n_classes == 2 else self.n_classes
+
+
+# ---- word2vec (seqlab.models.word2vec) ------------------------------------------------------------------
+
+W2V_ARCHS = ("skipgram", "cbow")
+W2V_OUTPUTS = ("negative", "hierarchical", "softmax")
+
+
+@dataclass
+class Word2VecConfig:
+    """Mikolov et al. (2013): skip-gram predicts each context word from the centre word, CBOW the centre word from
+    the mean of its context. The output is a full softmax over the vocabulary (the lecture's p(o|c), small
+    vocabularies only), negative sampling or a hierarchical softmax over a Huffman tree."""
+
+    arch: str = "skipgram"  # skipgram | cbow
+    output: str = "negative"  # negative | hierarchical | softmax
+    dim: int = 100
+    window: int = 5  # the largest distance; each centre word draws its own window from 1..window
+    negative: int = 5  # noise words per (centre, context) pair, drawn from unigram counts ** ns_exponent
+    ns_exponent: float = 0.75
+    sample: float = 1e-3  # subsampling threshold t: a word of frequency f is kept with (sqrt(f/t) + 1) t/f
+    min_count: int = 5
+    max_vocab: int | None = None  # keep the most frequent words only
+    alpha: float = 0.025  # the learning rate falls linearly from alpha to min_alpha over the whole run
+    min_alpha: float = 0.0001
+    epochs: int = 5
+    threads: int = 2  # Hogwild workers: lock-free updates, as word2vec.c and gensim
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.arch not in W2V_ARCHS:
+            raise ValueError(f"arch must be one of {', '.join(W2V_ARCHS)}, got {self.arch!r}")
+        if self.output not in W2V_OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(W2V_OUTPUTS)}, got {self.output!r}")
+        for name in ("dim", "window", "min_count", "epochs", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.output == "negative" and self.negative < 1:
+            raise ValueError("negative sampling needs negative >= 1")
+        if not 0 < self.min_alpha <= self.alpha:
+            raise ValueError("the learning rates must satisfy 0 < min_alpha <= alpha")
+        if self.sample < 0 or (self.max_vocab is not None and self.max_vocab < 2):
+            raise ValueError("sample must be >= 0 and max_vocab at least 2")

@@ -26,7 +26,8 @@ __all__ = ["RUN_FILES", "Task", "check_run_dir", "get_task", "load_run", "read_r
 
 # task name -> the module that defines it (imported lazily)
 _MODULES = {"dates": "seqlab.tasks.dates", "classify": "seqlab.tasks.classify", "tag": "seqlab.tasks.tag",
-            "lm": "seqlab.tasks.lm", "translate": "seqlab.tasks.translate", "mlm": "seqlab.tasks.mlm"}
+            "lm": "seqlab.tasks.lm", "translate": "seqlab.tasks.translate", "mlm": "seqlab.tasks.mlm",
+            "word2vec": "seqlab.tasks.word2vec"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def task_names() -> list[str]:
 
 # task name -> its RunConfig in seqlab.tasks.config (torch-free: a config is read and checked without PyTorch)
 _CONFIGS = {"dates": "DatesRunConfig", "classify": "ClassifyRunConfig", "tag": "TagRunConfig", "lm": "LMRunConfig",
-            "translate": "TranslateRunConfig", "mlm": "MLMRunConfig"}
+            "translate": "TranslateRunConfig", "mlm": "MLMRunConfig",
+            "word2vec": "Word2VecRunConfig"}
 
 
 def run_config_class(name: str) -> type:

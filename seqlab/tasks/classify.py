@@ -41,12 +41,14 @@ from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
     bucketed_loader,
+    copy_vectors,
     fit_run,
     load_split,
     move,
     prepare_run_dir,
     read_run_json,
     split_off,
+    with_vector_words,
     write_metrics,
 )
 from seqlab.tasks.config import EMBEDDINGS, LABEL_NAMES, MODEL_TYPES, ClassifyData, LogRegConfig, NBConfig  # noqa: F401
@@ -54,6 +56,7 @@ from seqlab.tasks.config import ClassifyRunConfig as RunConfig
 from seqlab.tasks.rundir import read_run_text, weights_file
 from seqlab.text import Vocab
 from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, words
+from seqlab.text.vectors import load_vectors
 from seqlab.training import load_weights, read_tensors, save_weights
 
 _MARKUP = re.compile(r"<br\s*/?>|<[^>]{1,20}>")  # IMDB reviews carry <br /> line breaks
@@ -190,6 +193,9 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
     if cfg.data.embeddings == "learned":
         vocab = Vocab.build((words(ex.text, cfg.data.lowercase, clean) for ex in train), min_freq=cfg.data.min_freq,
                             max_size=cfg.data.max_vocab)
+        if cfg.data.pretrained_vectors:
+            vectors, trained = load_vectors(cfg.data.pretrained_vectors), len(vocab)
+            vocab, cfg.rnn.embed_dim = with_vector_words(vocab, vectors, _normalizer(cfg)), vectors.dim
         encoder = WordEncoder(vocab, cfg.data.lowercase, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size = len(vocab)
     else:
@@ -198,11 +204,19 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
         cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
     cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
     model = RNNClassifier.from_config(cfg.rnn)
+    if cfg.data.pretrained_vectors:
+        model.pretrained_report = copy_vectors(model.embed, vocab, vectors, _normalizer(cfg), trained=trained,
+                                               freeze=cfg.data.freeze_vectors, name=cfg.data.pretrained_vectors)
     if cfg.data.embeddings != "learned":
         with torch.no_grad():
             model.embed.weight.copy_(pretrained)
         model.embed.weight.requires_grad_(cfg.data.embeddings == "minilm")
     return model, encoder, _bucketed(cfg, encoder, train)
+
+
+def _normalizer(cfg: RunConfig):
+    """A vectors file's word as the vocabulary holds it."""
+    return str.lower if cfg.data.lowercase else str
 
 
 def _bucketed(cfg: RunConfig, encoder: TokenEncoder, train: list):
@@ -286,7 +300,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     _save_encoder(encoder, out_dir)
     metrics, _ = evaluate(out_dir, split=cfg.data.test_split, data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
-                         n_dev=len(dev))
+                         n_dev=len(dev), **getattr(model, "pretrained_report", {}))
 
 
 def _save_closed_form(model: Any, out_dir: Path) -> None:

@@ -119,3 +119,56 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
 
 def move(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
+
+
+# ---- pretrained word vectors (word2vec / GloVe files) for the word-level models -------------------------------
+
+
+def with_vector_words(vocab: Any, vectors: Any, normalize: Callable[[str], str]) -> Any:
+    """``vocab`` plus the words of ``vectors`` it lacks (as ``normalize`` reads them), after its own: a word never
+    seen in training still gets its pretrained vector at test time."""
+    from seqlab.text.vocab import Vocab
+
+    seen, extra = set(vocab.tokens), []
+    for word in vectors.words:
+        key = normalize(word)
+        if key not in seen:
+            seen.add(key)
+            extra.append(key)
+    return Vocab(vocab.tokens + extra, specials=vocab.specials, unk_buckets=vocab.unk_buckets)
+
+
+def copy_vectors(embedding: nn.Embedding, vocab: Any, vectors: Any, normalize: Callable[[str], str], *,
+                 freeze: bool, name: str, trained: int | None = None) -> dict:
+    """Initialise the rows of ``embedding`` (one per token of ``vocab``; its specials are left alone) from the
+    pretrained ``vectors``; rows without a vector are drawn from a normal with the found vectors' per-dimension
+    spread, so both kinds start on one scale. ``trained``: how many of the vocabulary's tokens come from the
+    training data (the rest were added from the vectors). Prints and returns how many training words were found."""
+    from seqlab.text.vocab import UNK_BUCKETS
+
+    tokens, skip = vocab.tokens, len(vocab.specials) + (len(UNK_BUCKETS) if vocab.unk_buckets else 0)
+    trained = len(tokens) if trained is None else trained
+    rows: dict[str, int] = {}
+    for i, word in enumerate(vectors.words):
+        rows.setdefault(normalize(word), i)  # the most frequent spelling wins ("The" and "the" -> "the")
+    found = [(t, rows[tok]) for t, tok in enumerate(tokens) if t >= skip and tok in rows]
+    if not found:
+        raise SeqlabError(f"{name}: none of the vocabulary's {len(tokens) - skip:,} words has a vector there")
+    ids, source = zip(*found, strict=True)
+    matrix = torch.from_numpy(vectors.matrix[list(source)])  # (F, D)
+    with torch.no_grad():
+        weight = embedding.weight
+        missing = torch.ones(len(tokens), dtype=torch.bool)
+        missing[:skip] = False
+        missing[list(ids)] = False
+        weight[missing] = torch.randn(int(missing.sum()), weight.shape[1]) * matrix.std(0)
+        weight[list(ids)] = matrix
+    embedding.weight.requires_grad_(not freeze)
+    in_training = sum(1 for t in ids if t < trained)
+    report = {"pretrained_vectors": name, "pretrained_found": in_training,
+              "pretrained_coverage": in_training / max(trained - skip, 1), "pretrained_added": len(tokens) - trained,
+              "pretrained_frozen": freeze}
+    print(f"pretrained vectors {name}: {in_training:,} of the training vocabulary's {trained - skip:,} words found "
+          f"({100 * report['pretrained_coverage']:.1f}%), {len(tokens) - trained:,} words added from the vectors, "
+          f"{'frozen' if freeze else 'fine-tuned'}")
+    return report

@@ -21,6 +21,7 @@ from seqlab.models.config import (
     RNNTaggerConfig,
     Seq2SeqConfig,
     TransformerConfig,
+    Word2VecConfig,
 )
 from seqlab.training.config import OptimConfig, TrainConfig, check_early_stopping
 
@@ -44,8 +45,14 @@ class ClassifyData:
     # RNN input: "learned" = a word vocabulary and embeddings from scratch; "minilm" = MiniLM's WordPiece
     # tokens with its pretrained 384-d token embeddings as the start (fine-tuned; "minilm-frozen": kept fixed)
     embeddings: str = "learned"
+    # "learned" only: a word2vec / GloVe file (seqlab vectors formats) to start the embeddings from; its words join
+    # the vocabulary; embed_dim becomes its dimension
+    pretrained_vectors: str = ""
+    freeze_vectors: bool = False  # keep the pretrained vectors fixed (else fine-tuned with the model)
 
     def __post_init__(self) -> None:
+        if self.pretrained_vectors and self.embeddings != "learned":
+            raise ValueError("pretrained_vectors needs embeddings: learned (MiniLM's embeddings are pretrained)")
         if self.embeddings not in EMBEDDINGS:
             raise ValueError(f"embeddings must be one of {', '.join(EMBEDDINGS)}, got {self.embeddings!r}")
         if self.dataset not in LABEL_NAMES:
@@ -277,6 +284,10 @@ class TagData:
     singleton_unk: float = 0.5  # training only: a word seen once becomes <unk> with this probability
     max_tokens: int = 250  # longer inputs are truncated (with a warning) when predicting
     max_word_chars: int = 30  # characters kept per word for the character features
+    # the BiLSTM's word embeddings start from a word2vec / GloVe file; its words join the vocabulary (read as the
+    # lookup reads words: lower-cased, digits as 0); model.embed_dim becomes its dimension
+    pretrained_vectors: str = ""
+    freeze_vectors: bool = False
 
     def __post_init__(self) -> None:
         if self.dataset not in TAG_FIELDS:
@@ -385,3 +396,44 @@ class TranslateRunConfig:
     @property
     def model(self) -> TransformerConfig | Seq2SeqConfig:
         return self.transformer if self.model_type == "transformer" else self.rnn
+
+
+# ---- word2vec: static word vectors -----------------------------------------------------------------------------------
+
+TOKENIZERS = ("words", "whitespace")
+
+
+@dataclass
+class Word2VecData:
+    """The corpus: the ``split`` of seqlab.data text datasets, plain text files (a sentence or paragraph per line,
+    .gz read too), or both, one after the other."""
+
+    datasets: list[str] = field(default_factory=lambda: ["wikitext-2", "imdb"])
+    files: list[str] = field(default_factory=list)
+    split: str = "train"
+    lowercase: bool = True
+    tokenizer: str = "words"  # words: seqlab.text.word_tokenize (punctuation split off) | whitespace
+
+    def __post_init__(self) -> None:
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.tokenizer!r}")
+        if not self.datasets and not self.files:
+            raise ValueError("give data.datasets or data.files: the corpus is empty")
+
+
+@dataclass
+class Word2VecEvalConfig:
+    restrict: int = 30000  # analogies: the most frequent words searched (word2vec's compute-accuracy, gensim's)
+    neighbours: list[str] = field(default_factory=lambda: ["king", "france", "good", "movie", "computer", "red"])
+
+    def __post_init__(self) -> None:
+        if self.restrict < 2:
+            raise ValueError("eval.restrict must be at least 2")
+
+
+@dataclass
+class Word2VecRunConfig:
+    task: str = "word2vec"
+    data: Word2VecData = field(default_factory=Word2VecData)
+    model: Word2VecConfig = field(default_factory=Word2VecConfig)
+    eval: Word2VecEvalConfig = field(default_factory=Word2VecEvalConfig)

@@ -21,8 +21,8 @@ from seqlab.io import check_output_dir
 
 RUN_FILES = ("config.json", "vocab.json", "model.safetensors")
 # what seqlab writes into a run directory (all of it goes on --overwrite; nothing else is touched)
-RUN_OUTPUTS = (*RUN_FILES, "tokenizer.json", "metrics.json", "history.json", "report.md", "train_log.csv",
-               "eval_log.csv", "checkpoints", "tensorboard")
+RUN_OUTPUTS = (*RUN_FILES, "tokenizer.json", "vectors.bin", "metrics.json", "history.json", "report.md",
+               "train_log.csv", "eval_log.csv", "checkpoints", "tensorboard")
 RUN_PLOT_SUFFIX = ".png"
 
 MAX_JSON_BYTES = 256 * 2**20  # vocabularies and tokenizers are a few MB; a larger JSON file is not ours

@@ -35,16 +35,19 @@ from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
     begin_run,
     bucketed_loader,
+    copy_vectors,
     fit_run,
     load_split,
     move,
     read_run_json,
+    with_vector_words,
     write_metrics,
 )
 from seqlab.tasks.config import SPAN_FIELDS, TAG_FIELDS, TagData  # noqa: F401
 from seqlab.tasks.config import TagRunConfig as RunConfig
 from seqlab.tasks.rundir import read_run_text
 from seqlab.text import Vocab, word_tokenize
+from seqlab.text.vectors import load_vectors
 from seqlab.text.vocab import CharVocab
 from seqlab.training import load_weights
 
@@ -290,11 +293,19 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
 def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, TagEncoder, Any]:
     encoder = TagEncoder.build(train, cfg.data, char_features=cfg.model.char_vocab_size != 0,
                                case=cfg.model.case_embed_dim > 0)
+    normalize = lambda word: TagEncoder._word(word, cfg.data)  # noqa: E731
+    if cfg.data.pretrained_vectors:
+        vectors, trained = load_vectors(cfg.data.pretrained_vectors), len(encoder.words)
+        encoder.words, cfg.model.embed_dim = with_vector_words(encoder.words, vectors, normalize), vectors.dim
     cfg.model.vocab_size, cfg.model.n_tags = len(encoder.words), len(encoder.tags)
     cfg.model.pad_id = encoder.words.pad_id
     if encoder.chars:
         cfg.model.char_vocab_size, cfg.model.char_pad_id = len(encoder.chars), encoder.chars.pad_id
-    return RNNTagger.from_config(cfg.model), encoder, _rnn_batches(cfg, encoder, train)
+    model = RNNTagger.from_config(cfg.model)
+    if cfg.data.pretrained_vectors:
+        model.pretrained_report = copy_vectors(model.embed, encoder.words, vectors, normalize, trained=trained,
+                                               freeze=cfg.data.freeze_vectors, name=cfg.data.pretrained_vectors)
+    return model, encoder, _rnn_batches(cfg, encoder, train)
 
 
 def _rnn_batches(cfg: RunConfig, encoder: TagEncoder, sentences: list[Sentence]):
@@ -422,7 +433,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     if facts is None:
         return {}
     metrics, _ = evaluate(out_dir, split="test", data_dir=data_dir)
-    return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type)
+    return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type,
+                         **getattr(model, "pretrained_report", {}))
 
 
 def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Tagger:
