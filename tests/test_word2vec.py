@@ -83,6 +83,12 @@ def test_sonnet_skipgram_loss_falls_every_epoch(output):
     assert history[-1]["lr"] == pytest.approx(cfg.min_alpha)
 
 
+def test_from_sentences_like_gensim():
+    model = Word2Vec.from_sentences(_sonnet_sentences() * 5, Word2VecConfig(min_count=2, dim=8, epochs=2))
+    assert len(model.history) == 2 and "thy" in model.vectors()
+    assert model.vectors().most_similar("thy", topn=3)[0][0] != "thy"
+
+
 def test_one_thread_is_deterministic_and_cbow_trains():
     sentences = _sonnet_sentences() * 3
     vocab = Vocabulary.build(sentences, min_count=1)

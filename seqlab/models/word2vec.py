@@ -13,10 +13,12 @@ Training practice of the paper: frequent words subsampled (kept with probability
 word's share of the corpus), a window of 1..window drawn for each centre word (nearer words count more), the
 learning rate falling linearly to min_alpha over the run, words rarer than min_count dropped.
 
-    vocab = Vocabulary.build(sentences, min_count=5)
-    model = Word2Vec(vocab, Word2VecConfig(arch="skipgram", output="negative"))
-    history = model.fit(vocab.encode(sentences))           # one entry per epoch: loss, words/s
-    model.vectors().most_similar("king")
+    model = Word2Vec.from_sentences(sentences, Word2VecConfig(arch="skipgram", output="negative"))
+    model.vectors().most_similar("king")                   # model.history: loss and words/s per epoch
+
+    vocab = Vocabulary.build(sentences, min_count=5)       # the same in steps
+    model = Word2Vec(vocab, Word2VecConfig())
+    history = model.fit(vocab.encode(sentences), progress=True)
 
 ``fit`` runs the compiled loop of ``seqlab.models.word2vec_kernels`` in ``threads`` lock-free workers; it updates
 the two embedding tables in place, one (input, target) example at a time, as SGD on ``loss``.
@@ -190,6 +192,18 @@ class Word2Vec(nn.Module):
         self.output = nn.Embedding(n - 1 if config.output == "hierarchical" else n, dim)  # u_w (inner nodes for HS)
         nn.init.zeros_(self.output.weight)
         self.huffman = Huffman.build(vocab.counts) if config.output == "hierarchical" else None
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[Sequence[str]], config: Word2VecConfig | None = None, *,
+                       progress: bool = False) -> Word2Vec:
+        """Build the vocabulary of ``sentences`` (lists of words), train on them and return the model, as
+        gensim's ``Word2Vec(sentences)`` does: ``Word2Vec.from_sentences(s).vectors().most_similar("king")``."""
+        config = config or Word2VecConfig()
+        sentences = sentences if isinstance(sentences, list) else list(sentences)
+        vocab = Vocabulary.build(sentences, min_count=config.min_count, max_vocab=config.max_vocab)
+        model = cls(vocab, config)
+        model.history = model.fit(vocab.encode(sentences), progress=progress)
+        return model
 
     # ---- the model's equations ----------------------------------------------------------------------------------
 
