@@ -400,7 +400,7 @@ class TranslateRunConfig:
 
 # ---- word2vec: static word vectors -----------------------------------------------------------------------------------
 
-TOKENIZERS = ("words", "whitespace")
+W2V_TOKENIZERS = ("words", "whitespace")
 
 
 @dataclass
@@ -415,8 +415,8 @@ class Word2VecData:
     tokenizer: str = "words"  # words: seqlab.text.word_tokenize (punctuation split off) | whitespace
 
     def __post_init__(self) -> None:
-        if self.tokenizer not in TOKENIZERS:
-            raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.tokenizer!r}")
+        if self.tokenizer not in W2V_TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {', '.join(W2V_TOKENIZERS)}, got {self.tokenizer!r}")
         if not self.datasets and not self.files:
             raise ValueError("give data.datasets or data.files: the corpus is empty")
 
