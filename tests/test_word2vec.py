@@ -240,8 +240,9 @@ def test_recipe_writes_vectors_metrics_and_plots(w2v_run):
     history = json.loads((w2v_run / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2] and history[1]["loss"] < history[0]["loss"]
     for name in ("vectors.bin", "model.safetensors", "learning_curve.png", "word_groups_pca.png",
-                 "he_she_projection.png", "checkpoints/state.json"):
+                 "he_she_projection.png", "checkpoints/state.json", "checkpoints/epoch2.safetensors"):
         assert (w2v_run / name).is_file(), name
+    assert not (w2v_run / "checkpoints" / "epoch1.safetensors").exists()
     from seqlab.text.vectors import load_vectors
 
     vectors = load_vectors(w2v_run / "vectors.bin")

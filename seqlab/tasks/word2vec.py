@@ -23,6 +23,7 @@ from seqlab.report import ReportParts
 from seqlab.tasks.common import load_split, prepare_run_dir, read_run_json
 from seqlab.tasks.config import Word2VecData
 from seqlab.tasks.config import Word2VecRunConfig as RunConfig
+from seqlab.tasks.rundir import MAX_WEIGHTS_BYTES, run_file
 from seqlab.text.vectors import (
     WEAT_CAREER_FAMILY,
     WordVectors,
@@ -79,17 +80,24 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     model = Word2Vec(vocab, cfg.model)
     history, checkpoint = [], out_dir / "checkpoints"
     if resume and (checkpoint / "state.json").is_file():
-        load_weights(model, checkpoint / "model.safetensors")
-        history = read_run_json(out_dir, "checkpoints/state.json")["history"]
+        state = read_run_json(out_dir, "checkpoints/state.json")
+        load_weights(model, run_file(out_dir, f"checkpoints/{state['weights']}", max_bytes=MAX_WEIGHTS_BYTES))
+        history = state["history"]
     if progress:
         print(f"corpus: {len(corpus):,} words in the vocabulary of {len(vocab):,} (min_count {cfg.model.min_count}),"
               f" {len(corpus.bounds) - 1:,} sentences")
 
     def save_checkpoint(record: dict) -> None:
+        # the epoch's weights first, then the state naming them, then the older weights go: a run killed at any
+        # point resumes from a matching pair
         history.append(record)
         checkpoint.mkdir(exist_ok=True)
-        save_weights(model, checkpoint / "model.safetensors")
-        write_json(checkpoint / "state.json", {"history": history})
+        weights = f"epoch{record['epoch']}.safetensors"
+        save_weights(model, checkpoint / weights)
+        write_json(checkpoint / "state.json", {"history": history, "weights": weights})
+        for old in checkpoint.glob("epoch*.safetensors"):
+            if old.name != weights:
+                old.unlink()
         if progress:
             print(f"epoch {record['epoch']}/{cfg.model.epochs}: loss {record['loss']:.4f}, "
                   f"{record['words_per_second']:,.0f} words/s, lr {record['lr']:.5f}")
