@@ -16,6 +16,7 @@ learns what to do with the unknown words it will meet at test time.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import Callable
@@ -293,7 +294,7 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
 def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, TagEncoder, Any]:
     encoder = TagEncoder.build(train, cfg.data, char_features=cfg.model.char_vocab_size != 0,
                                case=cfg.model.case_embed_dim > 0)
-    normalize = lambda word: TagEncoder._word(word, cfg.data)  # noqa: E731
+    normalize = functools.partial(TagEncoder._word, cfg=cfg.data)  # a vectors file's word as the lookup reads it
     if cfg.data.pretrained_vectors:
         vectors, trained = load_vectors(cfg.data.pretrained_vectors), len(encoder.words)
         encoder.words, cfg.model.embed_dim = with_vector_words(encoder.words, vectors, normalize), vectors.dim

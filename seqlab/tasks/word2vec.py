@@ -20,17 +20,19 @@ from seqlab.errors import SeqlabError
 from seqlab.io import write_json
 from seqlab.models.word2vec import Vocabulary, Word2Vec
 from seqlab.report import ReportParts
+from seqlab.tasks.classify import clean
 from seqlab.tasks.common import load_split, prepare_run_dir, read_run_json
 from seqlab.tasks.config import Word2VecData
 from seqlab.tasks.config import Word2VecRunConfig as RunConfig
 from seqlab.tasks.rundir import MAX_WEIGHTS_BYTES, run_file
+from seqlab.text.encoders import words
 from seqlab.text.vectors import (
     WEAT_CAREER_FAMILY,
     WordVectors,
     evaluate_analogies,
     evaluate_pairs,
     gender_projection,
-    load_vectors,
+    neighbours,
     weat,
 )
 from seqlab.training import load_weights, save_weights
@@ -42,11 +44,10 @@ VECTORS_FILE = "vectors.bin"
 
 
 def tokenize(text: str, data: Word2VecData) -> list[str]:
-    from seqlab.tasks.classify import clean
-    from seqlab.text.tokenize import word_tokenize
-
-    text = clean(text).lower() if data.lowercase else clean(text)
-    return word_tokenize(text) if data.tokenizer == "words" else text.split()
+    if data.tokenizer == "words":
+        return words(text, data.lowercase, clean)  # the classifiers' word tokens, IMDB markup removed
+    text = clean(text)
+    return (text.lower() if data.lowercase else text).split()
 
 
 def read_sentences(data: Word2VecData, data_dir: str | Path | None) -> Iterator[list[str]]:
@@ -129,7 +130,7 @@ def _plot_loss(history: list[dict], path: Path) -> None:
 
 
 class WordVectorModel:
-    """A run's vectors: ``neighbours("king")``, ``analogy("man", "king", "woman")``; ``predict`` answers a line
+    """A run's vectors: ``neighbours("king")``, ``analogy("man", "king", "woman")``; ``nearest`` answers a line
     ("king" or "king - man + woman") with the nearest words (``seqlab predict``)."""
 
     def __init__(self, vectors: WordVectors, config: RunConfig):
@@ -197,7 +198,7 @@ def evaluate_vectors(vectors: WordVectors, *, data_dir: str | Path | None = None
         out["weat_career_family"] = str(err)
     if "he" in vectors and "she" in vectors:
         out["he_she_projection"] = dict(gender_projection(vectors))
-    out["neighbours"] = {w: [n for n, _ in vectors.most_similar(w, topn=8)] for w in neighbour_words if w in vectors}
+    out["neighbours"] = {w: [n for n, _ in near] for w, near in neighbours(vectors, neighbour_words, topn=8).items()}
     return out
 
 
@@ -234,9 +235,3 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     if (run_dir / "learning_curve.png").is_file() and out_dir == run_dir:
         parts.plots["Loss by epoch"] = "learning_curve.png"
     return metrics, parts
-
-
-def load_run_vectors(path: str | Path) -> WordVectors:
-    """A vectors file, or a word2vec run directory (its vectors.bin)."""
-    path = Path(path)
-    return load_vectors(path / VECTORS_FILE if path.is_dir() else path)
