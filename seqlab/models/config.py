@@ -21,6 +21,14 @@ def _check_cell(cell: str) -> None:
         raise ValueError(f"cell must be one of {', '.join(CELL_NAMES)}, got {cell!r}")
 
 
+def _check_cutoffs(cutoffs: list[int], vocab_size: int) -> None:
+    """Adaptive softmax cutoffs: strictly increasing, positive, below the vocabulary (once it is known)."""
+    if cutoffs and (cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0
+                    or (vocab_size > 0 and cutoffs[-1] >= vocab_size)):
+        raise ValueError(f"adaptive_cutoffs must increase strictly within (0, vocab_size"
+                         f"{'=' + str(vocab_size) if vocab_size > 0 else ''}), got {cutoffs}")
+
+
 # ---- Transformer (seqlab.models.transformer) ----------------------------------------------------------
 
 @dataclass
@@ -119,9 +127,12 @@ class GPTConfig:
     tie_embeddings: bool = True  # output projection = token embedding
     layer_norm_eps: float = 1e-5
     init_std: float = 0.02
+    adaptive_cutoffs: list[int] = field(default_factory=list)  # adaptive softmax clusters (seqlab.nn.adaptive)
+    adaptive_div_value: float = 4.0  # untied adaptive softmax: tail k projects to D / div^(k+1)
 
     def __post_init__(self) -> None:
         _check_transformer(self, "n_positions")
+        _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
 
     @property
     def head_dim(self) -> int:
@@ -153,6 +164,58 @@ GPT_PRESETS: dict[str, dict] = {
     "gpt-micro": dict(n_layers=4, n_heads=4, d_model=128),
     "gpt-nano": dict(n_layers=3, n_heads=3, d_model=48),
 }
+
+
+# ---- Transformer-XL (seqlab.models.transformer_xl) -----------------------------------------------------
+
+@dataclass
+class TransformerXLConfig:
+    """A decoder-only Transformer with segment-level recurrence and relative positions (Dai et al. 2019).
+
+    Each layer attends to its own segment and to ``mem_len`` hidden states kept from the segments before
+    (``eval_mem_len`` at evaluation and generation: longer memory, longer context, no retraining). ``clamp_len``
+    > 0 reads every distance beyond it as clamp_len. ``norm_first=False`` is the paper's post-norm layer; True
+    puts each LayerNorm before its sub-layer and one after the stack (as GPT-2). The embeddings are scaled by
+    sqrt(d_model), as in the paper's code.
+    """
+
+    vocab_size: int = 0  # filled from the data's vocabulary when 0
+    n_layers: int = 4
+    n_heads: int = 4
+    d_model: int = 256
+    d_ff: int = 0  # 0: 4 * d_model
+    mem_len: int = 128  # hidden states kept per layer in training
+    eval_mem_len: int = 0  # at evaluation and generation; 0: = mem_len
+    clamp_len: int = 0  # distances beyond it read as clamp_len; 0: no clamp
+    dropout: float = 0.1  # embeddings, sinusoids, sub-layer outputs and the final output
+    attention_dropout: float | None = None  # on the attention weights (dropatt); None: = dropout
+    activation: str = "relu"
+    norm_first: bool = False
+    tie_embeddings: bool = True  # output projection = token embedding
+    adaptive_cutoffs: list[int] = field(default_factory=list)  # adaptive softmax clusters (seqlab.nn.adaptive)
+    adaptive_div_value: float = 4.0  # untied adaptive softmax: tail k projects to D / div^(k+1)
+    layer_norm_eps: float = 1e-5
+    init_std: float = 0.02
+
+    def __post_init__(self) -> None:
+        _check_transformer(self)
+        if self.mem_len < 0 or self.eval_mem_len < 0 or self.clamp_len < 0:
+            raise ValueError("mem_len, eval_mem_len and clamp_len must not be negative")
+        if self.d_model % 2:
+            raise ValueError(f"relative sinusoids need an even d_model, got {self.d_model}")
+        _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_size(self) -> int:
+        return self.d_ff or 4 * self.d_model
+
+    @property
+    def memory_at_eval(self) -> int:
+        return self.eval_mem_len or self.mem_len
 
 
 # ---- BERT (seqlab.models.bert) -------------------------------------------------------------------------
@@ -299,12 +362,15 @@ class RNNLMConfig:
     num_layers: int = 2
     dropout: float = 0.2  # on embeddings, between layers and before the output layer
     tie_weights: bool = False  # output projection = input embedding (Press & Wolf, 2017)
+    adaptive_cutoffs: list[int] = field(default_factory=list)  # adaptive softmax clusters (seqlab.nn.adaptive)
+    adaptive_div_value: float = 4.0  # untied adaptive softmax: tail k projects to D / div^(k+1)
     fast: bool = True
 
     def __post_init__(self) -> None:
         _check_cell(self.cell)
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
         if self.tie_weights and self.embed_dim != self.hidden_size:
             raise ValueError(f"tie_weights needs embed_dim == hidden_size, got {self.embed_dim} and "
                              f"{self.hidden_size}")

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab.errors import SeqlabError
 from seqlab.models.config import GPT_PRESETS, GPTConfig  # noqa: F401  (re-exported)
 from seqlab.models.hf_dir import hf_source, write_hf_dir
+from seqlab.nn.adaptive import mean_nll, output_layer, token_nll
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.cache import KVCache
 from seqlab.nn.layers import FeedForward, SelfAttentionLayer
@@ -71,13 +71,13 @@ class GPT(nn.Module):
     """Decoder-only language model; owns its loss, its decoding steps and its conversion to and from Hugging Face."""
 
     def __init__(self, *, embed: nn.Embedding, positional: LearnedPositionalEmbedding, layers: list[SelfAttentionLayer],
-                 norm: nn.Module, head: nn.Linear, config: GPTConfig):
+                 norm: nn.Module, head: nn.Module, config: GPTConfig):
         super().__init__()
         self.embed, self.positional = embed, positional
         self.dropout = nn.Dropout(config.dropout)
         self.layers = nn.ModuleList(layers)
         self.norm = norm  # final LayerNorm (GPT-2), Identity (GPT-1)
-        self.head = head
+        self.head = head  # nn.Linear, or seqlab.nn.AdaptiveSoftmax (its forward gives log-probabilities)
         self.config = config
 
     @classmethod
@@ -88,11 +88,10 @@ class GPT(nn.Module):
         positional = LearnedPositionalEmbedding(cfg.d_model, cfg.n_positions)
         layers = [build_block(cfg) for _ in range(cfg.n_layers)]
         norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias) if cfg.norm_first else nn.Identity()
-        head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        head = output_layer(cfg.d_model, cfg.vocab_size, cutoffs=cfg.adaptive_cutoffs,
+                            div_value=cfg.adaptive_div_value, tied_weight=embed.weight if cfg.tie_embeddings else None)
         model = cls(embed=embed, positional=positional, layers=layers, norm=norm, head=head, config=cfg)
         model.reset_parameters()
-        if cfg.tie_embeddings:
-            model.head.weight = model.embed.weight
         return model
 
     def reset_parameters(self) -> None:
@@ -138,10 +137,13 @@ class GPT(nn.Module):
             x, _ = layer(x, mask, kv_cache=None if caches is None else caches[i], input_pos=input_pos)
         return self.norm(x)
 
+    def nll(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """-log p(target) in nats at each position (B, T) (targets = inputs shifted by one; -100: 0, ignored)."""
+        return token_nll(self.head, self.hidden_states(inputs), targets)
+
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """L_LM: mean cross-entropy (nats) of targets (B, T) (inputs shifted by one; -100 is ignored)."""
-        logits = self(inputs)  # (B, T, V)
-        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
+        return mean_nll(self.nll(inputs, targets), targets)
 
     # -- the decoder-only protocol of seqlab.generation ---------------------------------------------------------------
 
@@ -269,9 +271,15 @@ def config_from_hf(hf: Mapping) -> GPTConfig:
                      layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5), init_std=hf.get("initializer_range", 0.02))
 
 
-def config_to_hf(cfg: GPTConfig) -> dict:
+def _check_hf_layout(cfg: GPTConfig) -> None:
+    if cfg.adaptive_cutoffs:
+        raise SeqlabError("a GPT with an adaptive softmax has no GPT2LMHeadModel equivalent")
     if not cfg.norm_first:
         raise SeqlabError("a post-norm (GPT-1 layout) model has no GPT2LMHeadModel equivalent")
+
+
+def config_to_hf(cfg: GPTConfig) -> dict:
+    _check_hf_layout(cfg)
     return {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": cfg.vocab_size,
             "n_positions": cfg.n_positions, "n_embd": cfg.d_model, "n_layer": cfg.n_layers, "n_head": cfg.n_heads,
             "n_inner": cfg.d_ff or None, "activation_function": _ACTIVATIONS_HF[cfg.activation],
@@ -295,6 +303,7 @@ def _hf_name(name: str) -> tuple[str, bool]:
 
 def state_to_hf(state: Mapping[str, torch.Tensor], cfg: GPTConfig) -> dict[str, torch.Tensor]:
     """Our state dict under GPT-2's names; biases a bias-free model lacks are written as zeros (the same function)."""
+    _check_hf_layout(cfg)
     out = {}
     for name, tensor in state.items():
         if name == "head.weight" and cfg.tie_embeddings:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.models.config import POOLINGS, RNNClassifierConfig, RNNLMConfig, RNNTaggerConfig  # noqa: F401
+from seqlab.nn.adaptive import mean_nll, output_layer, token_nll
 from seqlab.nn.recurrent import (  # noqa: F401  (cells re-exported: seqlab.models.rnn was their first home)
     CELLS,
     ElmanCell,
@@ -24,6 +25,7 @@ from seqlab.nn.recurrent import (  # noqa: F401  (cells re-exported: seqlab.mode
     Recurrent,
     State,
     _check_cell,
+    detach_state,
     last_hidden,
 )
 
@@ -180,10 +182,11 @@ class RNNLanguageModel(nn.Module):
     state explicitly, so feeding a sequence in pieces gives the same logits as feeding it whole.
     """
 
-    def __init__(self, *, embed: nn.Embedding, rnn: Recurrent, head: nn.Linear, dropout: float):
+    def __init__(self, *, embed: nn.Embedding, rnn: Recurrent, head: nn.Module, dropout: float):
         super().__init__()
-        self.embed, self.rnn, self.head = embed, rnn, head
+        self.embed, self.rnn, self.head = embed, rnn, head  # head: nn.Linear, or seqlab.nn.AdaptiveSoftmax
         self.dropout = nn.Dropout(dropout)
+        self.train_state: State | None = None  # the state carried between training windows (``loss(carry=...)``)
 
     @classmethod
     def from_config(cls, cfg: RNNLMConfig) -> RNNLanguageModel:
@@ -192,21 +195,39 @@ class RNNLanguageModel(nn.Module):
         embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim)
         rnn = Recurrent(cfg.cell, cfg.embed_dim, cfg.hidden_size, num_layers=cfg.num_layers, dropout=cfg.dropout,
                         fast=cfg.fast)
-        head = nn.Linear(cfg.hidden_size, cfg.vocab_size)
-        if cfg.tie_weights:
-            head.weight = embed.weight
+        head = output_layer(cfg.hidden_size, cfg.vocab_size, cutoffs=cfg.adaptive_cutoffs,
+                            div_value=cfg.adaptive_div_value, tied_weight=embed.weight if cfg.tie_weights else None,
+                            bias=True)
         return cls(embed=embed, rnn=rnn, head=head, dropout=cfg.dropout)
 
-    def forward(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """inputs (B, T) ids, state from the previous chunk or None -> logits (B, T, V), state."""
+    def hidden_states(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """inputs (B, T) ids, state from the previous chunk or None -> the top layer's outputs (B, T, H), state."""
         x = self.dropout(self.embed(inputs))  # (B, T, E)
         output, state = self.rnn(x, None, state)  # (B, T, H)
-        return self.head(self.dropout(output)), state  # (B, T, V)
+        return self.dropout(output), state
 
-    def loss(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Mean cross-entropy in nats of targets (B, T) given inputs (B, T) (targets = inputs shifted by one)."""
-        logits, _ = self(inputs)
-        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+    def forward(self, inputs: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """inputs (B, T) ids, state -> logits (B, T, V) (log-probabilities with an adaptive softmax), state."""
+        hidden, state = self.hidden_states(inputs, state)
+        return self.head(hidden), state
+
+    def nll(self, inputs: torch.Tensor, targets: torch.Tensor, state: State | None = None
+            ) -> tuple[torch.Tensor, State]:
+        """-log p(target) in nats at each position (B, T), and the state after the inputs."""
+        hidden, state = self.hidden_states(inputs, state)
+        return token_nll(self.head, hidden, targets), state
+
+    def loss(self, inputs: torch.Tensor, targets: torch.Tensor, carry: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean cross-entropy in nats of targets (B, T) given inputs (B, T) (targets = inputs shifted by one).
+
+        ``carry`` (a bool scalar tensor) is truncated backpropagation through time: True when these inputs continue
+        the rows of the previous call, whose final state (kept, detached, in ``train_state``) then starts this one.
+        """
+        state = self.train_state if carry is not None and bool(carry) else None
+        nll, state = self.nll(inputs, targets, state)
+        if carry is not None:
+            self.train_state = detach_state(state)
+        return mean_nll(nll, targets)
 
     # -- the decoder-only protocol of seqlab.generation: the state is the recurrent (h, c) ----------------
 

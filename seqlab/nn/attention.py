@@ -14,6 +14,7 @@ does the causal rule. Multi-head attention also takes an additive float ``bias``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,9 @@ from torch import nn
 from seqlab.nn.cache import KVCache
 from seqlab.nn.masks import resolve_causal
 from seqlab.nn.packing import Packing
+
+# An additive score that depends on the projected queries (B, H, Tq, Dh) and keys (B, H, Tk, Dh): (B, H, Tq, Tk)
+ScoreBias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # ---------------------------------------------------------------------------------------------
 # Score functions: score(s, h) for every query/key pair, (B, Tq, Dq) x (B, Tk, Dk) -> (B, Tq, Tk)
@@ -174,7 +178,9 @@ class MultiHeadAttention(nn.Module):
     ``source_kv=attn.project_kv(source)`` to reuse keys/values computed once. With a
     ``kv_cache`` the new keys/values are written at ``input_pos`` and attention runs over
     the cached prefix (incremental decoding); ``is_causal`` then needs no positions, see
-    seqlab.nn.masks. ``bias`` (B|1, H|1, T, Tk) is added to the scores (relative positions).
+    seqlab.nn.masks. ``bias`` (B|1, H|1, T, Tk) is added to the scores (relative positions); it may also be a
+    function of the projected queries and keys, ``bias(q, k)``, for scores that depend on them (Transformer-XL's
+    u . k_j and (q_i + v) . W_R R_{i-j}, seqlab.nn.relative).
     With a ``packing`` (seqlab.nn.packing), self-attention takes and returns the real tokens only,
     (N, D): the projections skip the padding, the scores are computed padded.
     """
@@ -205,7 +211,7 @@ class MultiHeadAttention(nn.Module):
         source: torch.Tensor | None = None,
         *,
         mask: torch.Tensor | None = None,
-        bias: torch.Tensor | None = None,
+        bias: torch.Tensor | ScoreBias | None = None,
         is_causal: bool = False,
         source_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
         kv_cache: KVCache | None = None,
@@ -229,6 +235,8 @@ class MultiHeadAttention(nn.Module):
             if input_pos is None:
                 raise ValueError("a kv_cache needs input_pos, the positions of x")
             k, v = kv_cache.update(input_pos, k, v)  # (B, H, Tk, Dh), Tk = input_pos[-1] + 1
+        if callable(bias):
+            bias = bias(q, k)  # (B, H, T, Tk)
         dropout_p = self.dropout if self.training else 0.0
         out, weights = scaled_dot_product_attention(
             q, k, v, mask, bias=bias, is_causal=is_causal, dropout_p=dropout_p, need_weights=need_weights

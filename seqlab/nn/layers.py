@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.nn.attention import MultiHeadAttention
+from seqlab.nn.attention import MultiHeadAttention, ScoreBias
 from seqlab.nn.cache import KVCache
 from seqlab.nn.packing import Packing
 
@@ -69,6 +69,10 @@ class Residual(nn.Module):
             return x + self.dropout(sublayer(self.norm(x)))
         return self.norm(x + self.dropout(sublayer(x)))
 
+    def sublayer_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the sub-layer reads of x: LayerNorm(x) in a pre-norm block, x itself in a post-norm one."""
+        return self.norm(x) if self.norm_first else x
+
     def attend(self, x: torch.Tensor, attention: AttentionCall) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The block around an attention that also returns its weights (B, H, T, Tk) or None."""
         weights = None
@@ -91,7 +95,7 @@ class SelfAttentionLayer(nn.Module):
     """Self-attention, then (optionally) a feed-forward, each in a residual block.
 
     ``causal``: every query sees only the keys up to its own position (GPT, the seq2seq decoder), by the
-    one rule of seqlab.nn.masks, with or without a ``KVCache``.
+    one rule of seqlab.nn.masks, with or without a ``KVCache`` or a ``memory``.
     """
 
     def __init__(
@@ -117,7 +121,8 @@ class SelfAttentionLayer(nn.Module):
         x: torch.Tensor,
         mask: torch.Tensor | None = None,
         *,
-        bias: torch.Tensor | None = None,
+        bias: torch.Tensor | ScoreBias | None = None,
+        memory: torch.Tensor | None = None,
         kv_cache: KVCache | None = None,
         input_pos: torch.Tensor | None = None,
         need_weights: bool = False,
@@ -125,14 +130,23 @@ class SelfAttentionLayer(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, D) -> (B, T, D), self-attention weights (B, H, T, Tk) or None.
 
-        ``mask`` (bool, True = may attend) and ``bias`` (float, added to the scores) broadcast to
-        (B, H, T, Tk). With a ``kv_cache``, x holds the tokens at ``input_pos`` (T,) and attends to the
-        cached prefix. With a ``packing``, x is the real tokens only, (N, D), and so is the output: norms
-        and feed-forward work on each position alone, so only attention needs the padded shape.
+        ``mask`` (bool, True = may attend) and ``bias`` (float, added to the scores, or a function of the
+        projected queries and keys) broadcast to (B, H, T, Tk). With a ``memory`` (B, M, D), the hidden states
+        this layer read in the previous segment (Transformer-XL), the keys and values are those of
+        [memory; x], Tk = M + T, while the queries are x's. With a ``kv_cache``, x holds the tokens at
+        ``input_pos`` (T,) and attends to the cached prefix. With a ``packing``, x is the real tokens only,
+        (N, D), and so is the output: norms and feed-forward work on each position alone, so only attention
+        needs the padded shape.
         """
-        x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
-            h, mask=mask, bias=bias, is_causal=self.causal, kv_cache=kv_cache, input_pos=input_pos,
-            need_weights=need_weights, packing=packing))
+        if memory is not None:  # the memory passes through the same norm as x (pre-norm) but gets no gradient
+            context = self.attn_block.sublayer_input(memory.detach())  # (B, M, D)
+            x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
+                h, torch.cat([context, h], dim=1), mask=mask, bias=bias, is_causal=self.causal,
+                need_weights=need_weights))
+        else:
+            x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
+                h, mask=mask, bias=bias, is_causal=self.causal, kv_cache=kv_cache, input_pos=input_pos,
+                need_weights=need_weights, packing=packing))
         if self.ff_block is not None:
             x = self.ff_block(x, self.feed_forward)
         return x, weights

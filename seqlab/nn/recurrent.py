@@ -39,6 +39,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 
+def detach_state(state: State) -> State:
+    """The state without its graph: truncated backpropagation through time stops at the window's start."""
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
 # -- cells: one time step, from the lecture equations --------------------------------------------------
 
 

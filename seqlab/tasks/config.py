@@ -21,6 +21,7 @@ from seqlab.models.config import (
     RNNTaggerConfig,
     Seq2SeqConfig,
     TransformerConfig,
+    TransformerXLConfig,
     Word2VecConfig,
 )
 from seqlab.training.config import OptimConfig, TrainConfig, check_early_stopping
@@ -140,7 +141,7 @@ class DatesRunConfig:
 
 LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}  # each dataset's own unit of text
 TOKENIZERS = ("auto", "char", "word", "bpe")  # auto: the dataset's level; bpe: byte-level BPE (GPT-2's kind)
-LM_MODELS = ("rnn", "gpt")  # seqlab.tasks.lm.MODELS
+LM_MODELS = ("rnn", "gpt", "xl")  # seqlab.tasks.lm.MODELS
 SAMPLE_PROMPT = "To be or not to be"
 LECTURE_PROMPT = "Once upon a time in a faraway land,"  # the lectures' GPT prompt
 
@@ -153,6 +154,9 @@ class LMData:
     seq_len: int = 128  # tokens per training window (backpropagation through time; a GPT's context)
     eval_batch_size: int = 16  # rows the evaluation stream is cut into
     eval_stride: int = 0  # GPT evaluation: windows start every eval_stride tokens (0: = seq_len, no overlap)
+    # random: windows drawn anywhere, each from a fresh state | stream: the stream cut into batch_size rows read in
+    # order, the state (an RNN's, Transformer-XL's memory) carried from batch to batch
+    train_order: str = "random"
 
     def __post_init__(self) -> None:
         if self.dataset not in LEVELS:
@@ -164,6 +168,8 @@ class LMData:
         if self.bpe_vocab_size < 260:
             raise ValueError(f"bpe_vocab_size must be at least 260 (256 bytes and the specials), got "
                              f"{self.bpe_vocab_size}")
+        if self.train_order not in ("random", "stream"):
+            raise ValueError(f"train_order must be 'random' or 'stream', got {self.train_order!r}")
         if not 0 <= self.eval_stride <= self.seq_len:
             raise ValueError(f"eval_stride must lie in [0, seq_len={self.seq_len}], got {self.eval_stride}")
 
@@ -195,10 +201,11 @@ def default_gpt() -> GPTConfig:
 @dataclass
 class LMRunConfig:
     task: str = "lm"
-    model_type: str = "rnn"  # rnn (the ``model`` section) | gpt (the ``gpt`` section)
+    model_type: str = "rnn"  # rnn (the ``model`` section) | gpt (the ``gpt`` section) | xl (the ``xl`` section)
     data: LMData = field(default_factory=LMData)
     model: RNNLMConfig = field(default_factory=RNNLMConfig)
     gpt: GPTConfig = field(default_factory=default_gpt)
+    xl: TransformerXLConfig = field(default_factory=TransformerXLConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="cosine", warmup_steps=200))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=5000, batch_size=64, eval_every=500))
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -209,12 +216,15 @@ class LMRunConfig:
         if self.model_type == "gpt" and self.gpt.n_positions < self.data.seq_len:
             raise ValueError(f"gpt.n_positions={self.gpt.n_positions} must be at least data.seq_len="
                              f"{self.data.seq_len} (the training windows)")
+        if self.model_type == "gpt" and self.data.train_order == "stream":
+            raise ValueError("data.train_order=stream carries a state from batch to batch: an rnn's or an xl's; "
+                             "a gpt has none (use random)")
         check_early_stopping(self.train, {"loss": "min"}, "lm")
 
     @property
-    def network(self) -> RNNLMConfig | GPTConfig:
+    def network(self) -> RNNLMConfig | GPTConfig | TransformerXLConfig:
         """The config of the model this run trains."""
-        return self.gpt if self.model_type == "gpt" else self.model
+        return {"rnn": self.model, "gpt": self.gpt, "xl": self.xl}[self.model_type]
 
 # ---- mlm: BERT pre-training ------------------------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from seqlab.data import describe
@@ -27,6 +26,8 @@ from seqlab.errors import SeqlabError
 from seqlab.generation import beam_generate, generate_tokens
 from seqlab.models.gpt import GPT
 from seqlab.models.rnn import RNNLanguageModel
+from seqlab.models.transformer_xl import TransformerXL
+from seqlab.nn.memory import SegmentMemory
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
 from seqlab.tasks.config import LEVELS, SAMPLE_PROMPT, LMData, SampleConfig  # noqa: F401
@@ -37,7 +38,7 @@ from seqlab.text.vocab import CharVocab
 from seqlab.training import load_weights
 
 # model_type -> the family (each has from_config and loss; the generation protocol prefill / step / reorder_state)
-MODELS: dict[str, type[nn.Module]] = {"rnn": RNNLanguageModel, "gpt": GPT}
+MODELS: dict[str, type[nn.Module]] = {"rnn": RNNLanguageModel, "gpt": GPT, "xl": TransformerXL}
 AnyVocab = Vocab | CharVocab | SubwordVocab
 
 # ---- text <-> ids ----------------------------------------------------------------------------------
@@ -118,6 +119,25 @@ class RandomWindows:
             yield {"inputs": self.stream[window], "targets": self.stream[window + 1]}
 
 
+@dataclass
+class StreamSegments:
+    """One pass over the stream cut into ``batch_size`` rows, ``seq_len`` columns at a time (word_language_model's
+    batchify): row b of a batch continues row b of the one before, so the model carries its state (an RNN's
+    (h, c), Transformer-XL's memory) across batches; ``carry`` is False at the first batch of each pass."""
+
+    stream: torch.Tensor
+    seq_len: int
+    batch_size: int
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        for i, (inputs, targets) in enumerate(stream_batches(self.stream, self.batch_size, self.seq_len)):
+            if inputs.size(1) == self.seq_len:  # the short tail of a pass would be a batch of another shape
+                yield {"inputs": inputs, "targets": targets, "carry": torch.tensor(i > 0)}
+
+    def __len__(self) -> int:
+        return (len(self.stream) - 1) // self.batch_size // self.seq_len
+
+
 # ---- the loss on a whole split ----------------------------------------------------------------------------
 
 
@@ -131,9 +151,8 @@ def stream_loss(model: RNNLanguageModel, stream: torch.Tensor, rows: int, seq_le
     device = _device(model)
     state, total, count = None, 0.0, 0
     for inputs, targets in stream_batches(stream, rows, seq_len):
-        logits, state = model(inputs.to(device), state)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(), reduction="sum")
-        total, count = total + loss.item(), count + targets.numel()
+        nll, state = model.nll(inputs.to(device), targets.to(device), state)
+        total, count = total + nll.sum().item(), count + targets.numel()
     return total, count
 
 
@@ -169,10 +188,22 @@ def window_loss(model: GPT, stream: torch.Tensor, rows: int, context: int, strid
             firsts = torch.tensor([f for _, f in group[i : i + rows]])[:, None]
             index = starts + offsets  # (B, T)
             targets = stream[index + 1].masked_fill(index + 1 < firsts, IGNORE_INDEX)
-            logits = model(stream[index].to(device))
-            loss = F.cross_entropy(logits.float().flatten(0, 1), targets.to(device).flatten(),
-                                   ignore_index=IGNORE_INDEX, reduction="sum")
-            total, count = total + loss.item(), count + int((targets != IGNORE_INDEX).sum())
+            nll = model.nll(stream[index].to(device), targets.to(device))  # (B, T), 0 where ignored
+            total, count = total + nll.sum().item(), count + int((targets != IGNORE_INDEX).sum())
+    return total, count
+
+
+@torch.no_grad()
+def segment_loss(model: TransformerXL, stream: torch.Tensor, rows: int, seq_len: int, mem_len: int | None = None
+                 ) -> tuple[float, int]:
+    """Summed next-token loss (nats) and tokens scored: the stream cut into ``rows`` rows read ``seq_len`` tokens at a
+    time, each segment attending to the memory of the ``mem_len`` (default: eval_mem_len) states before it."""
+    device = _device(model)
+    memory = SegmentMemory(model.config.memory_at_eval if mem_len is None else mem_len)
+    total, count = 0.0, 0
+    for inputs, targets in stream_batches(stream, rows, seq_len):
+        nll = model.nll(inputs.to(device), targets.to(device), memory)
+        total, count = total + nll.sum().item(), count + targets.numel()
     return total, count
 
 
@@ -182,6 +213,8 @@ def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig) -> tuple[flo
     try:
         if isinstance(model, GPT):
             return window_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len, cfg.data.eval_stride)
+        if isinstance(model, TransformerXL):
+            return segment_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
         return stream_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
     finally:
         model.train(was_training)
@@ -234,7 +267,7 @@ class LanguageModel:
 
     @property
     def context(self) -> int | None:
-        """The most tokens the model reads (a GPT's n_positions); None for a recurrent model."""
+        """The most tokens the model reads (a GPT's n_positions); None for a recurrent model or Transformer-XL."""
         return self.model.config.n_positions if isinstance(self.model, GPT) else None
 
     def _prompt_ids(self, prompt: str) -> list[int]:
@@ -328,7 +361,7 @@ class LanguageModel:
         tokenizer.json of a BPE vocabulary (a character or word vocabulary has no Hugging Face tokenizer)."""
         if not isinstance(self.model, GPT):
             raise SeqlabError("only a GPT exports to Hugging Face (GPT2LMHeadModel); this run holds a "
-                              f"{self.config.model.cell.upper()} language model")
+                              f"{family_name(self.config)} language model")
         directory = self.model.save_hf(directory)
         if isinstance(self.vocab, SubwordVocab):
             from seqlab.text.subword import save_tokenizer
@@ -363,7 +396,10 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     model = build_model(cfg, len(vocab))
     train_ids = encode(vocab, train_stream)
     valid_ids = encode(vocab, read_stream(cfg.data, "validation", data_dir))
-    batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
+    if cfg.data.train_order == "stream":
+        batches = StreamSegments(train_ids, cfg.data.seq_len, cfg.train.batch_size)
+    else:
+        batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
 
     def evaluate_dev(m: nn.Module) -> dict:
         total, count = split_loss(m, valid_ids, cfg)
@@ -422,8 +458,7 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     else:
         words = count_words(cfg.data, stream)
         metrics.update(n_words=words, perplexity_per_word=math.exp(per_unit / words))
-    family = "GPT" if cfg.model_type == "gpt" else cfg.model.cell.upper()
-    parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {family} language model",
+    parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {family_name(cfg)} language model",
                         examples=[{"prompt": p, "sample": text} for p, texts in by_prompt.items() for text in texts],
                         examples_title=f"Samples (temperature {s.temperature}, seed {s.seed})")
     parts.notes.append(_loss_note(cfg))
@@ -432,7 +467,15 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     return metrics, parts
 
 
+def family_name(cfg: RunConfig) -> str:
+    return {"gpt": "GPT", "xl": "Transformer-XL"}.get(cfg.model_type) or cfg.model.cell.upper()
+
+
 def _loss_note(cfg: RunConfig) -> str:
+    if cfg.model_type == "xl":
+        return (f"loss: mean next-token cross-entropy in nats over the whole split, cut into "
+                f"{cfg.data.eval_batch_size} rows read in segments of {cfg.data.seq_len} tokens, each attending to "
+                f"a memory of the {cfg.xl.memory_at_eval} states before it.")
     if cfg.model_type == "gpt":
         stride = cfg.data.eval_stride or cfg.data.seq_len
         return (f"loss: mean next-token cross-entropy in nats over the whole split, read in windows of "
