@@ -88,10 +88,15 @@ class GPT(nn.Module):
         positional = LearnedPositionalEmbedding(cfg.d_model, cfg.n_positions)
         layers = [build_block(cfg) for _ in range(cfg.n_layers)]
         norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps, bias=cfg.bias) if cfg.norm_first else nn.Identity()
+        # an adaptive softmax is built on the embedding it shares; a full one is tied after the initialisation, which
+        # draws its own weights first (so a seed gives the weights it always gave)
+        tie_now = cfg.tie_embeddings and bool(cfg.adaptive_cutoffs)
         head = output_layer(cfg.d_model, cfg.vocab_size, cutoffs=cfg.adaptive_cutoffs,
-                            div_value=cfg.adaptive_div_value, tied_weight=embed.weight if cfg.tie_embeddings else None)
+                            div_value=cfg.adaptive_div_value, tied_weight=embed.weight if tie_now else None)
         model = cls(embed=embed, positional=positional, layers=layers, norm=norm, head=head, config=cfg)
         model.reset_parameters()
+        if cfg.tie_embeddings and not tie_now:
+            model.head.weight = model.embed.weight
         return model
 
     def reset_parameters(self) -> None:

@@ -12,6 +12,7 @@ the same count whatever the tokeniser), Tiny Shakespeare bits per character.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from seqlab.generation import beam_generate, generate_tokens
 from seqlab.models.gpt import GPT
 from seqlab.models.rnn import RNNLanguageModel
 from seqlab.models.transformer_xl import TransformerXL
+from seqlab.nn.adaptive import token_nll
 from seqlab.nn.memory import SegmentMemory
 from seqlab.report import ReportParts
 from seqlab.tasks.common import begin_run, fit_run, load_split, read_run_json, write_metrics
@@ -187,9 +189,11 @@ def window_loss(model: GPT, stream: torch.Tensor, rows: int, context: int, strid
             starts = torch.tensor([s for s, _ in group[i : i + rows]])[:, None]
             firsts = torch.tensor([f for _, f in group[i : i + rows]])[:, None]
             index = starts + offsets  # (B, T)
-            targets = stream[index + 1].masked_fill(index + 1 < firsts, IGNORE_INDEX)
-            nll = model.nll(stream[index].to(device), targets.to(device))  # (B, T), 0 where ignored
-            total, count = total + nll.sum().item(), count + int((targets != IGNORE_INDEX).sum())
+            targets = stream[index + 1].masked_fill(index + 1 < firsts, IGNORE_INDEX).to(device)
+            hidden = model.hidden_states(stream[index].to(device))  # (B, T, D)
+            scored = targets != IGNORE_INDEX  # sliding by one scores only the last position: the head reads those
+            nll = token_nll(model.head, hidden[scored], targets[scored])
+            total, count = total + nll.sum().item(), count + int(scored.sum())
     return total, count
 
 
@@ -207,12 +211,16 @@ def segment_loss(model: TransformerXL, stream: torch.Tensor, rows: int, seq_len:
     return total, count
 
 
-def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig) -> tuple[float, int]:
+def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig, *, stride: int | None = None
+               ) -> tuple[float, int]:
+    """The summed loss and the tokens scored; a GPT's windows start every ``stride`` tokens (default:
+    data.eval_stride)."""
     was_training = model.training
     model.eval()
     try:
         if isinstance(model, GPT):
-            return window_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len, cfg.data.eval_stride)
+            stride = cfg.data.eval_stride if stride is None else stride
+            return window_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len, stride)
         if isinstance(model, TransformerXL):
             return segment_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
         return stream_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
@@ -401,8 +409,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     else:
         batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
 
-    def evaluate_dev(m: nn.Module) -> dict:
-        total, count = split_loss(m, valid_ids, cfg)
+    def evaluate_dev(m: nn.Module) -> dict:  # a GPT in non-overlapping windows: sliding by one costs a pass a token
+        total, count = split_loss(m, valid_ids, cfg, stride=cfg.data.seq_len)
         return {"loss": total / count}
 
     def save_vocab(d: Path) -> None:
@@ -415,7 +423,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     if facts is None:
         return {}
     facts["train_tokens"] = facts["steps"] * cfg.train.batch_size * cfg.data.seq_len
-    metrics, _ = evaluate(out_dir, split="validation", data_dir=data_dir)
+    metrics, _ = evaluate(out_dir, split="validation", data_dir=data_dir, stride=cfg.data.seq_len)
     return write_metrics(out_dir, metrics, facts, started)
 
 
@@ -427,10 +435,11 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Lan
 
 
 def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | Path | None = None, beam_size: int = 1,
-             out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
+             out_dir: str | Path | None = None, stride: int | None = None) -> tuple[dict, ReportParts]:
     """Loss (nats/token), perplexity, per-word perplexity (WikiText-2) or bits per character (Tiny Shakespeare) on
     ``split`` (default: test where the dataset has one, else validation; a split the dataset lacks is refused,
-    naming those it has), and samples from the prompt."""
+    naming those it has), and samples from the prompt. A GPT reads windows every ``stride`` tokens (default:
+    data.eval_stride; training's own validation uses seq_len, non-overlapping)."""
     from seqlab.tasks import load_run
 
     run_dir = Path(run_dir)
@@ -440,7 +449,10 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
         split = "test" if "test" in describe(cfg.data.dataset).splits else "validation"
     stream = read_stream(cfg.data, split, data_dir)
     ids = encode(lm.vocab, stream)
-    total, count = split_loss(lm.model, ids, cfg)
+    stride = (cfg.data.eval_stride or cfg.data.seq_len) if stride is None else stride
+    started = time.perf_counter()
+    total, count = split_loss(lm.model, ids, cfg, stride=stride)
+    seconds = time.perf_counter() - started
     loss = total / count
     s = cfg.sample
     by_prompt = {}
@@ -450,7 +462,8 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
             by_prompt[prompt] = lm.generate(prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature,
                                             top_k=s.top_k, top_p=s.top_p, seed=s.seed, n=s.n)
     metrics = {"split": split, "dataset": cfg.data.dataset, "level": lm.level, "model_type": cfg.model_type,
-               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "samples": by_prompt[s.prompt],
+               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "eval_seconds": round(seconds, 1),
+               "samples": by_prompt[s.prompt],
                "more_samples": {p: texts for p, texts in by_prompt.items() if p != s.prompt}}
     per_unit = loss * len(ids)  # nats per token x tokens: the split's total, read per character or per word
     if LEVELS[cfg.data.dataset] == "char":
@@ -461,7 +474,9 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     parts = ReportParts(title=f"{cfg.data.dataset} {split}: {lm.level}-level {family_name(cfg)} language model",
                         examples=[{"prompt": p, "sample": text} for p, texts in by_prompt.items() for text in texts],
                         examples_title=f"Samples (temperature {s.temperature}, seed {s.seed})")
-    parts.notes.append(_loss_note(cfg))
+    if cfg.model_type == "gpt":
+        metrics["eval_stride"] = stride
+    parts.notes.append(_loss_note(cfg, stride))
     if (run_dir / "history.json").is_file() and (out_dir is None or Path(out_dir) == run_dir):
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
     return metrics, parts
@@ -471,13 +486,12 @@ def family_name(cfg: RunConfig) -> str:
     return {"gpt": "GPT", "xl": "Transformer-XL"}.get(cfg.model_type) or cfg.model.cell.upper()
 
 
-def _loss_note(cfg: RunConfig) -> str:
+def _loss_note(cfg: RunConfig, stride: int) -> str:
     if cfg.model_type == "xl":
         return (f"loss: mean next-token cross-entropy in nats over the whole split, cut into "
                 f"{cfg.data.eval_batch_size} rows read in segments of {cfg.data.seq_len} tokens, each attending to "
                 f"a memory of the {cfg.xl.memory_at_eval} states before it.")
     if cfg.model_type == "gpt":
-        stride = cfg.data.eval_stride or cfg.data.seq_len
         return (f"loss: mean next-token cross-entropy in nats over the whole split, read in windows of "
                 f"{cfg.data.seq_len} tokens starting every {stride}, each token scored once.")
     return ("loss: mean next-token cross-entropy in nats over the whole split, the recurrent state carried across "
