@@ -10,6 +10,7 @@
     python benchmarks/run.py gpt             # GPT vs HF GPT2LMHeadModel: training, generation, KV cache, memory
     python benchmarks/run.py bert            # MiniLM: sentence embeddings vs sentence-transformers, fine-tuning vs HF
     python benchmarks/run.py word2vec        # word2vec skip-gram vs gensim: words/s and analogy / similarity scores
+    python benchmarks/run.py xl              # Transformer-XL evaluation with memory vs the vanilla sliding window
     python benchmarks/run.py --quick         # small sizes, seconds each: a CI check, not numbers to report
 
 Every benchmark first checks that ours and its reference agree (logits, tokens cached = uncached, matrices,
@@ -40,11 +41,12 @@ import trainer_overhead
 import transformer_vs_torch
 import vectorize_vs_sklearn
 import word2vec_vs_gensim
+import xl_eval_speed
 
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
               "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
               "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run, "bert": bert_vs_hf.run,
-              "word2vec": word2vec_vs_gensim.run}
+              "word2vec": word2vec_vs_gensim.run, "xl": xl_eval_speed.run}
 
 
 def machine() -> dict:
