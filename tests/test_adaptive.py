@@ -57,3 +57,23 @@ def test_ignored_targets_score_zero():
 def test_bad_cutoffs_are_refused(cutoffs):
     with pytest.raises(ValueError, match="cutoffs"):
         AdaptiveSoftmax(8, 50, cutoffs)
+
+
+def test_tied_bias_scores_each_word_like_a_tied_linear_head():
+    """With one cluster cut at V - 1 the tail holds one word, so log p(w) for the head words is log_softmax over
+    [x . E_w + b_w, cluster logit]: check it against that formula written out."""
+    torch.manual_seed(2)
+    embed = nn.Embedding(12, 4)
+    head = AdaptiveSoftmax(4, 12, [11], tied_weight=embed.weight, bias=True)
+    with torch.no_grad():
+        head.bias.normal_()
+    x = torch.randn(5, 4)
+    logits = torch.cat([x @ embed.weight[:11].t() + head.bias[:11], head.cluster(x)], dim=-1)
+    torch.testing.assert_close(head(x)[:, :11], logits.log_softmax(-1)[:, :11])
+    head.nll(x, torch.tensor([0, 3, 11, 5, 2])).sum().backward()
+    assert head.bias.grad is not None and head.bias.grad.abs().sum() > 0
+
+
+def test_per_word_bias_needs_the_tied_layout():
+    with pytest.raises(ValueError, match="tied"):
+        AdaptiveSoftmax(8, 50, [5, 20], bias=True)

@@ -96,9 +96,11 @@ class TransformerXL(nn.Module):
         relative = [RelativePositionScores(cfg.d_model, cfg.n_heads) for _ in range(cfg.n_layers)]
         layers = [build_layer(cfg) for _ in range(cfg.n_layers)]
         norm = nn.LayerNorm(cfg.d_model, eps=cfg.layer_norm_eps) if cfg.norm_first else nn.Identity()
+        # the full softmax has the paper's per-word bias; the adaptive one none, as the GPT's: the vanilla baseline and
+        # XL then compare on the same output layer
         head = output_layer(cfg.d_model, cfg.vocab_size, cutoffs=cfg.adaptive_cutoffs,
                             div_value=cfg.adaptive_div_value,
-                            tied_weight=embed.weight if cfg.tie_embeddings else None, bias=True)
+                            tied_weight=embed.weight if cfg.tie_embeddings else None, bias=not cfg.adaptive_cutoffs)
         model = cls(embed=embed, relative=relative, layers=layers, norm=norm, head=head, config=cfg)
         model.reset_parameters()
         return model

@@ -14,7 +14,8 @@ Two layouts:
     untied  PyTorch's ``nn.AdaptiveLogSoftmaxWithLoss``: head Linear(D, c_0 + K), tail k = Linear(D, D / div^(k+1))
             then Linear(., size_k); state dicts copy 1:1 between the two.
     tied    the output rows are the input embedding (Press & Wolf; Baevski & Auli's tied adaptive softmax at
-            div_value 1): head words and tail words score x . E_w, and only the K cluster rows are new weights.
+            div_value 1): word w scores x . E_w (+ b_w with ``bias``, as a tied Linear head has), and only the K
+            cluster rows are new weights.
 
 Shapes: N positions (any leading shape), D model width, V vocabulary, K tail clusters.
 """
@@ -33,7 +34,7 @@ class AdaptiveSoftmax(nn.Module):
     ``nll(x, targets)`` -> per-position negative log-likelihood (nats), computing only the tails it needs."""
 
     def __init__(self, d_model: int, vocab_size: int, cutoffs: Sequence[int], *, div_value: float = 4.0,
-                 head_bias: bool = False, tied_weight: nn.Parameter | None = None):
+                 head_bias: bool = False, tied_weight: nn.Parameter | None = None, bias: bool = False):
         super().__init__()
         cutoffs = list(cutoffs)
         if not cutoffs or cutoffs != sorted(set(cutoffs)) or cutoffs[0] <= 0 or cutoffs[-1] >= vocab_size:
@@ -47,10 +48,13 @@ class AdaptiveSoftmax(nn.Module):
             if tied_weight.shape != (vocab_size, d_model):
                 raise ValueError(f"the tied weight must be ({vocab_size}, {d_model}), got {tuple(tied_weight.shape)}")
             self.weight = tied_weight  # (V, D): the input embedding
-            self.cluster = nn.Linear(d_model, self.n_clusters, bias=head_bias)
+            self.bias = nn.Parameter(torch.zeros(vocab_size)) if bias else None  # (V,): b_w
+            self.cluster = nn.Linear(d_model, self.n_clusters, bias=head_bias or bias)
             self.head, self.tail = None, None
         else:
-            self.weight = None
+            if bias:
+                raise ValueError("a per-word bias belongs to the tied layout (the untied one is PyTorch's)")
+            self.weight, self.bias = None, None
             self.head = nn.Linear(d_model, self.shortlist + self.n_clusters, bias=head_bias)
             self.tail = nn.ModuleList(
                 nn.Sequential(nn.Linear(d_model, int(d_model // div_value ** (k + 1)), bias=False),
@@ -58,26 +62,29 @@ class AdaptiveSoftmax(nn.Module):
                                         bias=False))
                 for k in range(self.n_clusters))
 
-    def output_rows(self) -> tuple[torch.Tensor, ...] | None:
-        """Tied: the embedding's rows of the head, then of each tail, as views of one split (its backward writes the
-        embedding's gradient once, where separate slices would each fill a zero (V, D) gradient). None untied."""
+    def output_rows(self) -> tuple[tuple[torch.Tensor, torch.Tensor | None], ...] | None:
+        """Tied: (rows of the embedding, their biases or None) of the head, then of each tail, as views of one split
+        (its backward writes the embedding's gradient once, where separate slices would each fill a zero (V, D)
+        gradient). None untied."""
         if self.weight is None:
             return None
-        return self.weight.split([self.shortlist, *(b - a for a, b in zip(self.edges, self.edges[1:]))])
+        sizes = [self.shortlist, *(b - a for a, b in zip(self.edges, self.edges[1:]))]
+        biases = [None] * len(sizes) if self.bias is None else self.bias.split(sizes)
+        return tuple(zip(self.weight.split(sizes), biases, strict=True))
 
-    def head_logits(self, x: torch.Tensor, rows: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+    def head_logits(self, x: torch.Tensor, rows: tuple | None = None) -> torch.Tensor:
         """(N, D) -> (N, c_0 + K): the shortlist words, then one logit per tail cluster."""
         if self.head is not None:
             return self.head(x)
         rows = rows or self.output_rows()
-        return torch.cat([x @ rows[0].t(), self.cluster(x)], dim=-1)
+        return torch.cat([F.linear(x, *rows[0]), self.cluster(x)], dim=-1)
 
-    def tail_logits(self, k: int, x: torch.Tensor, rows: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+    def tail_logits(self, k: int, x: torch.Tensor, rows: tuple | None = None) -> torch.Tensor:
         """(N, D) -> (N, size_k): the words of tail cluster k, given that cluster."""
         if self.tail is not None:
             return self.tail[k](x)
         rows = rows or self.output_rows()
-        return x @ rows[k + 1].t()
+        return F.linear(x, *rows[k + 1])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """log p(w | x) for every word: (..., D) -> (..., V), float32."""
@@ -117,7 +124,8 @@ def output_layer(d_model: int, vocab_size: int, *, cutoffs: Sequence[int] = (), 
     """The language model's output layer: a full softmax (Linear, tied to ``tied_weight`` when given) or, with
     ``cutoffs``, an adaptive softmax (tied at div_value 1 when ``tied_weight`` is given)."""
     if cutoffs:
-        return AdaptiveSoftmax(d_model, vocab_size, cutoffs, div_value=div_value, tied_weight=tied_weight)
+        return AdaptiveSoftmax(d_model, vocab_size, cutoffs, div_value=div_value, tied_weight=tied_weight,
+                               bias=bias and tied_weight is not None)
     head = nn.Linear(d_model, vocab_size, bias=bias)
     if tied_weight is not None:
         head.weight = tied_weight
