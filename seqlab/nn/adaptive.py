@@ -22,6 +22,7 @@ Shapes: N positions (any leading shape), D model width, V vocabulary, K tail clu
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -68,7 +69,7 @@ class AdaptiveSoftmax(nn.Module):
         gradient). None untied."""
         if self.weight is None:
             return None
-        sizes = [self.shortlist, *(b - a for a, b in zip(self.edges, self.edges[1:]))]
+        sizes = [self.shortlist, *(b - a for a, b in itertools.pairwise(self.edges))]
         biases = [None] * len(sizes) if self.bias is None else self.bias.split(sizes)
         return tuple(zip(self.weight.split(sizes), biases, strict=True))
 
