@@ -38,13 +38,14 @@ def test_xl_run_trains_on_the_stream_and_reports_its_loss(char_xl):
 
 def test_xl_evaluation_uses_its_evaluation_memory(char_xl, data_dir):
     lm = seqlab.load(char_xl[0])
-    from seqlab.tasks.lm import encode, read_stream
+    from seqlab.tasks.lm import encode, read_stream, split_loss
 
     ids = encode(lm.vocab, read_stream(lm.config.data, "validation", data_dir))[:3000]
-    no_memory = segment_loss(lm.model, ids, 4, 16, mem_len=0)
-    long_memory = segment_loss(lm.model, ids, 4, 16)  # eval_mem_len = 32
-    assert no_memory[1] == long_memory[1] == 4 * (2999 // 4)
-    assert long_memory[0] != no_memory[0]
+    rows = lm.config.data.eval_batch_size
+    evaluated = split_loss(lm.model, ids, lm.config)
+    assert evaluated == segment_loss(lm.model, ids, rows, 16, mem_len=32)  # eval_mem_len, not mem_len (16)
+    assert evaluated[0] != segment_loss(lm.model, ids, rows, 16, mem_len=16)[0]
+    assert evaluated[1] == rows * (2999 // rows)
 
 
 def test_generate_cli_streams_what_the_api_returns(char_xl, capsys):
@@ -80,7 +81,18 @@ def test_stream_segments_continue_each_row_and_mark_the_first():
     assert torch.equal(batches[0]["targets"], batches[0]["inputs"] + 1)
 
 
-def test_a_gpt_cannot_train_on_the_stream(tmp_path, capsys):
-    code = main(["train", "configs/wikitext2_gpt.yaml", "--out", str(tmp_path / "x"), "--data.train_order=stream"])
+@pytest.mark.parametrize(("recipe", "option", "says"), [
+    ("wikitext2_gpt", "--data.train_order=stream", "a gpt has none"),
+    ("wikitext2_xl", "--data.train_order=random", "an xl trains with its memory"),
+    ("wikitext2_lstm", "--train.grad_accum_steps=2", "grad_accum_steps=1"),
+])
+def test_orders_that_would_carry_the_wrong_state_are_refused(recipe, option, says, tmp_path, capsys):
+    assert main(["train", f"configs/{recipe}.yaml", "--out", str(tmp_path / "x"), option]) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_cutoffs_beyond_the_vocabulary_are_a_one_line_error(tmp_path, data_dir, capsys):
+    code = main(["train", "configs/wikitext2_xl.yaml", "--out", str(tmp_path / "x"), "--data-dir", str(data_dir),
+                 "--data.dataset=tinyshakespeare", "--quiet"])
     assert code == 2
-    assert "train_order=stream" in capsys.readouterr().err
+    assert "xl.adaptive_cutoffs=[2000, 10000] must lie below the vocabulary" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from seqlab.generation import generate
+from seqlab.generation import beam_generate, generate
 from seqlab.models.config import TransformerXLConfig
 from seqlab.models.transformer_xl import TransformerXL
 from seqlab.nn.memory import SegmentMemory
@@ -14,9 +14,15 @@ from seqlab.nn.relative import RelativePositionScores, rel_shift, relative_sinus
 
 
 def tiny(**overrides) -> TransformerXL:
+    """A tiny XL whose weights are drawn wide (std 0.3, not 0.02), so that what a token attends to shows in its
+    logits: at the initialisation's scale the memory would change them by less than the tolerances."""
     torch.manual_seed(0)
     cfg = dict(vocab_size=40, n_layers=2, n_heads=2, d_model=16, d_ff=32, mem_len=6, dropout=0.0)
-    return TransformerXL.from_config(TransformerXLConfig(**{**cfg, **overrides})).eval()
+    model = TransformerXL.from_config(TransformerXLConfig(**{**cfg, **overrides})).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(std=0.3)
+    return model
 
 
 def test_rel_shift_puts_distance_i_minus_j_at_i_j():
@@ -77,13 +83,18 @@ def test_memory_carries_no_gradient():
 
 
 def test_training_memory_is_carried_and_reset():
-    model = tiny().train()
-    ids = torch.randint(0, 40, (2, 5))
-    model.loss(ids, ids, torch.tensor(False))
-    assert len(model.train_memory) == 5
-    model.loss(ids, ids, torch.tensor(True))
+    """loss(carry=True) reads the memory the previous call left (its last mem_len states); carry=False starts
+    afresh: the same numbers as nll over an explicit memory."""
+    model = tiny()
+    first, second = torch.randint(0, 40, (2, 5)), torch.randint(0, 40, (2, 5))
+    model.loss(first, first, torch.tensor(False))
+    carried = model.loss(second, second, torch.tensor(True))
+    memory = SegmentMemory(6)
+    model.nll(first, first, memory)
+    torch.testing.assert_close(carried, model.nll(second, second, memory).mean())
     assert len(model.train_memory) == 6  # mem_len
-    model.loss(ids, ids, torch.tensor(False))
+    fresh = model.loss(second, second, torch.tensor(False))
+    torch.testing.assert_close(fresh, model.nll(second, second).mean())
     assert len(model.train_memory) == 5
 
 
@@ -111,16 +122,48 @@ def test_longer_memory_at_evaluation():
     assert model.train().new_memory().mem_len == 2
 
 
-def test_generation_carries_the_memory_and_matches_segment_logits():
+def generation_span(prompt_len: int, n: int, mem_len: int) -> torch.Tensor:
+    """The keys generation gives each token: the prompt is one segment without memory, then every token is a
+    one-token segment over the last mem_len states."""
+    t, j = torch.arange(n)[:, None], torch.arange(n)[None, :]
+    start = torch.where(t < prompt_len, torch.zeros_like(t), t)
+    return (j <= t) & (j >= start - torch.where(t < prompt_len, 0, mem_len))
+
+
+def test_generation_steps_give_the_logits_of_one_pass_with_their_span():
+    """Past eval_mem_len too: each step's logits (to 1e-5) are those of the whole text read once with the keys the
+    memory gave that token."""
+    model = tiny(mem_len=2, eval_mem_len=3)
+    text = torch.randint(0, 40, (2, 12))
+    prompt_len = 4
+    logits, state = model.prefill(text[:, :prompt_len], 12)
+    steps = [logits]
+    for n in range(prompt_len, text.size(1) - 1):
+        logits, state = model.step(text[:, n : n + 1], state)
+        steps.append(logits)
+    assert len(state.memory) == 3
+    whole = model.head(model.hidden_states(text[:, :-1], mask=generation_span(prompt_len, 11, 3)))
+    torch.testing.assert_close(torch.stack(steps, dim=1), whole[:, prompt_len - 1 :], atol=1e-5, rtol=1e-5)
+
+
+def test_greedy_generation_through_the_loop():
     model = tiny(mem_len=16)
     prompt = torch.randint(0, 40, (1, 4))
     text = generate(model, prompt, 6, temperature=0.0)  # (1, 10)
     assert text.shape == (1, 10)
-    # greedy: each new token is the argmax of the model read over the prompt and the tokens so far
-    for n in range(prompt.size(1), text.size(1)):
-        memory = model.new_memory()
-        logits = model(text[:, :n], memory)[:, -1]
-        assert int(logits.argmax()) == int(text[0, n])
+    for n in range(prompt.size(1), text.size(1)):  # within the memory: the argmax of the text read whole
+        assert int(model(text[:, :n])[:, -1].argmax()) == int(text[0, n])
+
+
+def test_beam_search_reorders_the_memory():
+    """The beam's score is the log-probability of its text, read again in one pass: a memory left with the wrong
+    hypotheses after ``reorder_state`` would score other texts."""
+    model = tiny(mem_len=2, eval_mem_len=3)
+    prompt = torch.randint(0, 40, (2, 4))
+    tokens, scores = beam_generate(model, prompt, 5, beam_size=4)
+    log_p = model.head(model.hidden_states(tokens[:, :-1], mask=generation_span(4, 8, 3))).log_softmax(-1)
+    rescored = log_p[:, 3:].gather(-1, tokens[:, 4:, None]).squeeze(-1).sum(-1)  # (B,)
+    torch.testing.assert_close(scores, rescored, atol=1e-4, rtol=1e-5)
 
 
 def test_adaptive_softmax_head_trains():

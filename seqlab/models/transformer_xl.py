@@ -163,7 +163,8 @@ class TransformerXL(nn.Module):
         """prompt (B, P) -> logits (B, V) of the next token, the state. The prompt is read as one segment; the text
         has no length limit (``max_len`` is not needed)."""
         state = XLState(memory=SegmentMemory(self.config.memory_at_eval))
-        return self(prompt, state.memory)[:, -1], state
+        hidden = self.hidden_states(prompt, state.memory)  # (B, P, D)
+        return self.head(hidden[:, -1]), state
 
     def step(self, tokens: torch.Tensor, state: XLState) -> tuple[torch.Tensor, XLState]:
         """tokens (B, 1) -> logits (B, V) of the token after them; the memory now ends with them."""
@@ -214,7 +215,8 @@ def config_from_hf(hf: Mapping) -> TransformerXLConfig:
         raise SeqlabError("Hugging Face Transformer-XL: d_embed and n_head * d_head must equal d_model")
     return TransformerXLConfig(
         vocab_size=hf["vocab_size"], n_layers=hf["n_layer"], n_heads=n_heads, d_model=d_model, d_ff=hf["d_inner"],
-        mem_len=hf.get("mem_len") or 0, clamp_len=max(hf.get("clamp_len", 0), 0), dropout=hf.get("dropout", 0.1),
+        mem_len=hf.get("mem_len", 1600) or 0, clamp_len=max(hf.get("clamp_len", 1000), 0),
+        dropout=hf.get("dropout", 0.1),
         attention_dropout=hf.get("dropatt", 0.0), norm_first=hf.get("pre_lnorm", False),
         tie_embeddings=hf.get("tie_word_embeddings", True), layer_norm_eps=hf.get("layer_norm_epsilon", 1e-5))
 

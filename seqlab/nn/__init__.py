@@ -1,6 +1,8 @@
 """Shared building blocks: attention scores, multi-head attention, masks, packed (padding-free) batches, positions,
-caches, layers, CRF, recurrent cells and layers, sparse (bag-of-words) layers."""
+relative positions, caches, the segment memory, layers, CRF, recurrent cells and layers, sparse (bag-of-words) layers,
+the adaptive softmax."""
 
+from seqlab.nn.adaptive import AdaptiveSoftmax
 from seqlab.nn.attention import (
     AdditiveScore,
     Attention,
@@ -24,6 +26,7 @@ from seqlab.nn.layers import (
     SelfAttentionLayer,
 )
 from seqlab.nn.masks import causal_mask, lengths_mask, padding_mask, resolve_causal
+from seqlab.nn.memory import SegmentMemory
 from seqlab.nn.packing import Packing
 from seqlab.nn.positional import (
     LearnedPositionalEmbedding,
@@ -32,13 +35,15 @@ from seqlab.nn.positional import (
     sinusoidal_table,
 )
 from seqlab.nn.recurrent import CELLS, ElmanCell, GRUCell, LectureGRUCell, LSTMCell, Recurrent, last_hidden
+from seqlab.nn.relative import RelativePositionScores, rel_shift, relative_sinusoids
 from seqlab.nn.sparse import SparseLinear, bow_matmul
 
 __all__ = [
-    "ACTIVATIONS", "CELLS", "CRF", "AdditiveScore", "Attention", "ContentScore", "CrossAttentionLayer", "DecoderLayer",
-    "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell", "GeneralScore", "KVCache", "LSTMCell",
-    "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore", "MultiHeadAttention", "Packing", "Recurrent",
-    "Residual", "ScaledDotScore", "ScaledEmbedding", "SelfAttentionLayer", "SinusoidalPositionalEncoding",
-    "SparseLinear", "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "resolve_causal",
-    "scaled_dot_product_attention", "sinusoidal_table",
+    "ACTIVATIONS", "CELLS", "CRF", "AdaptiveSoftmax", "AdditiveScore", "Attention", "ContentScore",
+    "CrossAttentionLayer", "DecoderLayer", "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell",
+    "GeneralScore", "KVCache", "LSTMCell", "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore",
+    "MultiHeadAttention", "Packing", "Recurrent", "RelativePositionScores", "Residual", "ScaledDotScore",
+    "ScaledEmbedding", "SegmentMemory", "SelfAttentionLayer", "SinusoidalPositionalEncoding", "SparseLinear",
+    "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "rel_shift", "relative_sinusoids",
+    "resolve_causal", "scaled_dot_product_attention", "sinusoidal_table"
 ]

@@ -55,6 +55,9 @@ class AdaptiveSoftmax(nn.Module):
         else:
             if bias:
                 raise ValueError("a per-word bias belongs to the tied layout (the untied one is PyTorch's)")
+            if d_model // div_value ** self.n_clusters < 1:
+                raise ValueError(f"div_value={div_value} leaves tail {self.n_clusters - 1} no width: d_model={d_model} "
+                                 f"/ {div_value}^{self.n_clusters} < 1")
             self.weight, self.bias = None, None
             self.head = nn.Linear(d_model, self.shortlist + self.n_clusters, bias=head_bias)
             self.tail = nn.ModuleList(
@@ -107,9 +110,9 @@ class AdaptiveSoftmax(nn.Module):
         head = F.log_softmax(self.head_logits(flat, rows).float(), dim=-1)  # (N, c_0 + K)
         log_p = head.gather(1, head_index[:, None]).squeeze(1)  # (N,)
         for k in range(self.n_clusters):
-            where = (cluster_of == k + 1).nonzero().squeeze(1)  # the positions whose target lies in tail k
-            if where.numel() == 0:
-                continue
+            # the positions whose target lies in tail k; run also when there are none, so that every parameter gets a
+            # (zero) gradient, as DistributedDataParallel expects
+            where = (cluster_of == k + 1).nonzero().squeeze(1)
             tail = F.log_softmax(self.tail_logits(k, flat[where], rows).float(), dim=-1)  # (n_k, size_k)
             within = (flat_targets[where] - self.edges[k])[:, None]
             log_p = log_p.index_add(0, where, tail.gather(1, within).squeeze(1))

@@ -138,6 +138,8 @@ class SelfAttentionLayer(nn.Module):
         (N, D), and so is the output: norms and feed-forward work on each position alone, so only attention
         needs the padded shape.
         """
+        if memory is not None and (kv_cache is not None or packing is not None):
+            raise ValueError("a layer reads a memory (Transformer-XL) or a kv_cache / packing, not both")
         if memory is not None:  # the memory passes through the same norm as x (pre-norm) but gets no gradient
             context = self.attn_block.sublayer_input(memory.detach())  # (B, M, D)
             x, weights = self.attn_block.attend(x, lambda h: self.self_attn(

@@ -219,6 +219,12 @@ class LMRunConfig:
         if self.model_type == "gpt" and self.data.train_order == "stream":
             raise ValueError("data.train_order=stream carries a state from batch to batch: an rnn's or an xl's; "
                              "a gpt has none (use random)")
+        if self.model_type == "xl" and self.data.train_order != "stream":
+            raise ValueError("an xl trains with its memory: set data.train_order=stream (random windows would reset "
+                             "the memory at every batch, and evaluation would read a memory it never trained with)")
+        if self.data.train_order == "stream" and self.train.grad_accum_steps > 1:
+            raise ValueError("data.train_order=stream carries each row's state to the next batch, and micro-batches "
+                             "split the rows: use train.grad_accum_steps=1")
         check_early_stopping(self.train, {"loss": "min"}, "lm")
 
     @property

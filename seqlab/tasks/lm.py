@@ -391,6 +391,14 @@ class LanguageModel:
 
 
 def build_model(cfg: RunConfig, vocab_size: int) -> nn.Module:
+    cutoffs = cfg.network.adaptive_cutoffs
+    if cutoffs and cutoffs[-1] >= vocab_size:  # the vocabulary's size is known only now
+        section = {"rnn": "model", "gpt": "gpt", "xl": "xl"}[cfg.model_type]
+        raise SeqlabError(f"{section}.adaptive_cutoffs={cutoffs} must lie below the vocabulary: the "
+                          f"{cfg.data.level}-level vocabulary of {cfg.data.dataset} has {vocab_size} entries")
+    if cutoffs and cfg.data.level != "word":
+        warnings.warn(f"an adaptive softmax clusters ids by frequency; {cfg.data.level} ids are not sorted by it, "
+                      "so its clusters cost as much as they save", stacklevel=2)
     cfg.network.vocab_size = vocab_size
     return MODELS[cfg.model_type].from_config(cfg.network)
 
@@ -406,6 +414,9 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     valid_ids = encode(vocab, read_stream(cfg.data, "validation", data_dir))
     if cfg.data.train_order == "stream":
         batches = StreamSegments(train_ids, cfg.data.seq_len, cfg.train.batch_size)
+        if resume:  # the carried state lives in the model between steps, not in the checkpoint
+            warnings.warn("resuming: the state carried between batches (an RNN's, XL's memory) is not in the "
+                          "checkpoint, so the first batch after the resume starts from an empty one", stacklevel=2)
     else:
         batches = RandomWindows(train_ids, cfg.data.seq_len, cfg.train.batch_size, cfg.train.seed)
 

@@ -170,7 +170,10 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
         raise SeqlabError(f"{path}: the checkpoint does not fit this model ({detail})") from err
     if optimizer is not None:
         try:
+            kernels = [{k: g.get(k) for k in ("fused", "foreach")} for g in optimizer.param_groups]
             optimizer.load_state_dict(_optimizer_state(meta["optimizer"], tensors))
+            for group, kernel in zip(optimizer.param_groups, kernels, strict=True):
+                group.update(kernel)  # this optimiser's kernel, not the one the checkpoint was written with
         except (ValueError, KeyError) as err:
             raise SeqlabError(f"{path}: the optimiser state does not fit this optimiser ({err})") from err
     rng_tensors = {k: v for k, v in tensors.items() if k.startswith("rng.")}
