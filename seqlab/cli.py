@@ -227,9 +227,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
     out = check_output_dir(args.out) if args.out else run_dir
     task = get_task(read_run_config(run_dir).task)
     split = {"split": args.split} if args.split else {}  # else the task's held-out default
+    if args.stride is not None:
+        if read_run_config(run_dir).task != "lm":
+            raise SeqlabError("--stride is for language models (the lm task)")
+        split["stride"] = args.stride
     metrics, parts = task.evaluate(run_dir, **split, data_dir=args.data_dir, beam_size=args.beam, out_dir=out)
     args.split = metrics.get("split", args.split or "test")
     command = ["seqlab", "eval", str(args.model_dir), "--split", args.split, "--beam", str(args.beam)]
+    command += ["--stride", str(args.stride)] if args.stride else []
     command += ["--out", str(args.out)] if args.out else []
     command += ["--data-dir", str(args.data_dir)] if args.data_dir else []
     report = write_report(out, metrics, parts, key=f"eval_{args.split}_beam{args.beam}",
@@ -392,6 +397,9 @@ def build_parser() -> _Parser:
     p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
     p.add_argument("--out", help="directory for the report (default: MODEL_DIR)")
     p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1, help=f"beam size (1 = greedy, at most {MAX_BEAM})")
+    p.add_argument("--stride", type=_int_in(1, 1 << 20), default=None,
+                   help="a GPT language model reads the split in windows every STRIDE tokens (default: the recipe's "
+                        "data.eval_stride; 1 = the sliding window, one full window a token)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
 
     for name, text in [("translate", "map texts through a sequence-to-sequence model"),

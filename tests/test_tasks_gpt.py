@@ -164,3 +164,14 @@ def test_the_iterator_is_the_loop():
     steps = list(generate_tokens(model, prompt, 6, temperature=0.9, generator=torch.Generator().manual_seed(1)))
     whole = generate(model, prompt, 6, temperature=0.9, generator=torch.Generator().manual_seed(1))
     assert torch.equal(torch.stack(steps, 1), whole[:, 3:])
+
+
+def test_eval_stride_option_slides_the_windows(char_gpt, capsys):
+    out = str(char_gpt[0])
+    assert main(["eval", out, "--stride", "8", "--json"]) == 0
+    import json
+
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["eval_stride"] == 8
+    assert main(["eval", out, "--stride", "33"]) == 2  # the windows hold 32: a stride of 33 would skip tokens
+    assert "would skip tokens" in capsys.readouterr().err

@@ -461,6 +461,8 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     stream = read_stream(cfg.data, split, data_dir)
     ids = encode(lm.vocab, stream)
     stride = (cfg.data.eval_stride or cfg.data.seq_len) if stride is None else stride
+    if cfg.model_type == "gpt" and stride > cfg.data.seq_len:
+        raise SeqlabError(f"a stride of {stride} would skip tokens: the windows hold {cfg.data.seq_len}")
     started = time.perf_counter()
     total, count = split_loss(lm.model, ids, cfg, stride=stride)
     seconds = time.perf_counter() - started
