@@ -3,6 +3,7 @@ paper's tables 8-9: more memory at test time than in training keeps helping, sin
 
     python benchmarks/xl_memory_sweep.py runs/wikitext2_xl --mems 0 32 64 128 256 512 1024
     python benchmarks/xl_memory_sweep.py runs/wikitext2_xl --gpt runs/wikitext2_gpt_word   # the vanilla line too
+    python benchmarks/xl_memory_sweep.py runs/wikitext2_xl --gpt runs/wikitext2_gpt_word --plot-only  # redraw
 
 Each memory length M reads the whole split as the run's evaluation does (eval_batch_size rows, segments of the
 training length L, memory of M states), so M = 0 is XL without recurrence: every segment alone. With ``--gpt``, the
@@ -71,9 +72,13 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--gpt", type=Path, default=None, help="a vanilla GPT run evaluated on the same split")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--plot-only", action="store_true", help="redraw from the JSON of an earlier sweep")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    rows = sweep(args.run, args.mems, args.split, args.data_dir)
+    if args.plot_only:
+        rows = json.loads((args.out / "xl_memory.json").read_text())["rows"]
+    else:
+        rows = sweep(args.run, args.mems, args.split, args.data_dir)
     cfg = json.loads((args.run / "config.json").read_text())
     vanilla = None
     if args.gpt is not None:
