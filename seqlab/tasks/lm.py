@@ -1,10 +1,13 @@
-"""Language modelling: a recurrent network or a GPT, on characters (Tiny Shakespeare), words (WikiText-2) or
-byte-level BPE tokens (a GPT-2 style tokeniser trained on the training split).
+"""Language modelling: a recurrent network, a GPT or a Transformer-XL, on characters (Tiny Shakespeare), words
+(WikiText-2) or byte-level BPE tokens (a GPT-2 style tokeniser trained on the training split).
 
 Training reads random windows of ``seq_len`` tokens and predicts each next token (teacher forcing), as char-rnn and
-nanoGPT do. Evaluation reads the whole split: a recurrent model as one stream cut into ``eval_batch_size`` rows, its
-state carried from window to window; a GPT in windows of its context that start every ``eval_stride`` tokens, each
-token scored once (stride = context: non-overlapping windows, which is what nanoGPT's loss estimates). Losses are in
+nanoGPT do; or, with ``train_order: stream``, the training split cut into ``batch_size`` rows read in order, the
+state (an RNN's, XL's memory) carried from batch to batch, as word_language_model and Transformer-XL do.
+Evaluation reads the whole split: a recurrent model as one stream cut into ``eval_batch_size`` rows, its state
+carried from window to window; XL the same way, in segments of ``seq_len`` over its evaluation memory; a GPT in
+windows of its context that start every ``eval_stride`` tokens, each token scored once (stride = context:
+non-overlapping windows, which is what nanoGPT's loss estimates; stride 1: the sliding window). Losses are in
 nats per token; WikiText-2 also reports perplexity per word (the total loss over the split's words, <eos> included,
 the same count whatever the tokeniser), Tiny Shakespeare bits per character.
 """
