@@ -166,12 +166,12 @@ def test_the_iterator_is_the_loop():
     assert torch.equal(torch.stack(steps, 1), whole[:, 3:])
 
 
-def test_eval_stride_option_slides_the_windows(char_gpt, capsys):
+def test_eval_stride_option_slides_the_windows(char_gpt, data_dir, capsys):
     out = str(char_gpt[0])
-    assert main(["eval", out, "--stride", "8", "--json"]) == 0
+    assert main(["eval", out, "--stride", "8", "--json", "--data-dir", str(data_dir)]) == 0
     import json
 
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["eval_stride"] == 8
-    assert main(["eval", out, "--stride", "33"]) == 2  # the windows hold 32: a stride of 33 would skip tokens
+    assert main(["eval", out, "--stride", "33", "--data-dir", str(data_dir)]) == 2  # the windows hold 32: a stride of 33 would skip tokens
     assert "would skip tokens" in capsys.readouterr().err

@@ -39,7 +39,7 @@ from seqlab.models.hf_dir import hf_source, write_hf_dir
 from seqlab.nn.adaptive import mean_nll, output_layer, token_nll
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.cache import KVCache
-from seqlab.nn.layers import FeedForward, SelfAttentionLayer
+from seqlab.nn.layers import FeedForward, SelfAttentionLayer, init_normal_
 from seqlab.nn.positional import LearnedPositionalEmbedding
 
 
@@ -103,11 +103,7 @@ class GPT(nn.Module):
         """GPT-2's initialisation: N(0, 0.02) weights, zero biases, and the projections that write into the residual
         stream scaled by 1/sqrt(2 L), since L blocks add 2 L of them up."""
         std = self.config.init_std
-        for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Embedding):
-                nn.init.normal_(module.weight, std=std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
+        init_normal_(self, std)
         for layer in self.layers:
             for proj in (layer.self_attn.out_proj, layer.feed_forward.w_2):
                 nn.init.normal_(proj.weight, std=std / math.sqrt(2 * self.config.n_layers))

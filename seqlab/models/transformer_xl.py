@@ -42,7 +42,7 @@ from seqlab.models.config import TransformerXLConfig
 from seqlab.models.hf_dir import hf_source
 from seqlab.nn.adaptive import mean_nll, output_layer, token_nll
 from seqlab.nn.attention import MultiHeadAttention
-from seqlab.nn.layers import FeedForward, SelfAttentionLayer
+from seqlab.nn.layers import FeedForward, SelfAttentionLayer, init_normal_
 from seqlab.nn.memory import SegmentMemory
 from seqlab.nn.relative import RelativePositionScores, relative_sinusoids
 
@@ -108,11 +108,7 @@ class TransformerXL(nn.Module):
     def reset_parameters(self) -> None:
         """N(0, init_std) weights, u and v; zero biases; LayerNorms at (1, 0) (the paper's code)."""
         std = self.config.init_std
-        for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Embedding):
-                nn.init.normal_(module.weight, std=std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
+        init_normal_(self, std)
         for rel in self.relative:
             nn.init.normal_(rel.u, std=std)
             nn.init.normal_(rel.v, std=std)

@@ -38,6 +38,16 @@ ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
+def init_normal_(model: nn.Module, std: float) -> None:
+    """GPT-2's and Transformer-XL's initialisation: N(0, std) for every Linear and Embedding weight, zero Linear
+    biases (LayerNorms keep (1, 0)). In place, in ``model.modules()`` order, so a seed gives the same weights."""
+    for module in model.modules():
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, std=std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 class FeedForward(nn.Module):
     """FFN(x) = act(x W_1 + b_1) W_2 + b_2, applied to each position independently (act = max(0, .) in the paper)."""
 
