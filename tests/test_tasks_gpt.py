@@ -173,5 +173,6 @@ def test_eval_stride_option_slides_the_windows(char_gpt, data_dir, capsys):
 
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["eval_stride"] == 8
-    assert main(["eval", out, "--stride", "33", "--data-dir", str(data_dir)]) == 2  # the windows hold 32: a stride of 33 would skip tokens
+    # the windows hold 32: a stride of 33 would skip tokens
+    assert main(["eval", out, "--stride", "33", "--data-dir", str(data_dir)]) == 2
     assert "would skip tokens" in capsys.readouterr().err
