@@ -102,10 +102,26 @@ def _check_transformer(cfg, *positive: str) -> None:
         raise ValueError("layer_norm_eps and init_std must be positive")
 
 
+class _DecoderSizes:
+    """The sizes a decoder-only config derives (GPT, Transformer-XL): the head width, and the MLP's (0: 4 D)."""
+
+    d_model: int
+    n_heads: int
+    d_ff: int
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_size(self) -> int:
+        return self.d_ff or 4 * self.d_model
+
+
 # ---- GPT (seqlab.models.gpt) --------------------------------------------------------------------------
 
 @dataclass
-class GPTConfig:
+class GPTConfig(_DecoderSizes):
     """A decoder-only Transformer: L causal self-attention blocks over token + learned position embeddings.
 
     ``norm_first=True`` is GPT-2 (LayerNorm before each sub-layer, a final LayerNorm); ``False`` is GPT-1
@@ -134,14 +150,6 @@ class GPTConfig:
         _check_transformer(self, "n_positions")
         _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
 
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.n_heads
-
-    @property
-    def ff_size(self) -> int:
-        return self.d_ff or 4 * self.d_model
-
     @classmethod
     def from_name(cls, name: str, **overrides) -> GPTConfig:
         if name not in GPT_PRESETS:
@@ -169,7 +177,7 @@ GPT_PRESETS: dict[str, dict] = {
 # ---- Transformer-XL (seqlab.models.transformer_xl) -----------------------------------------------------
 
 @dataclass
-class TransformerXLConfig:
+class TransformerXLConfig(_DecoderSizes):
     """A decoder-only Transformer with segment-level recurrence and relative positions (Dai et al. 2019).
 
     Each layer attends to its own segment and to ``mem_len`` hidden states kept from the segments before
@@ -204,14 +212,6 @@ class TransformerXLConfig:
         if self.d_model % 2:
             raise ValueError(f"relative sinusoids need an even d_model, got {self.d_model}")
         _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
-
-    @property
-    def head_dim(self) -> int:
-        return self.d_model // self.n_heads
-
-    @property
-    def ff_size(self) -> int:
-        return self.d_ff or 4 * self.d_model
 
     @property
     def memory_at_eval(self) -> int:

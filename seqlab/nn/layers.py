@@ -150,15 +150,12 @@ class SelfAttentionLayer(nn.Module):
         """
         if memory is not None and (kv_cache is not None or packing is not None):
             raise ValueError("a layer reads a memory (Transformer-XL) or a kv_cache / packing, not both")
-        if memory is not None:  # the memory passes through the same norm as x (pre-norm) but gets no gradient
-            context = self.attn_block.sublayer_input(memory.detach())  # (B, M, D)
-            x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
-                h, torch.cat([context, h], dim=1), mask=mask, bias=bias, is_causal=self.causal,
-                need_weights=need_weights))
-        else:
-            x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
-                h, mask=mask, bias=bias, is_causal=self.causal, kv_cache=kv_cache, input_pos=input_pos,
-                need_weights=need_weights, packing=packing))
+        # the memory passes through the same norm as x (pre-norm) but gets no gradient
+        context = None if memory is None else self.attn_block.sublayer_input(memory.detach())  # (B, M, D)
+        x, weights = self.attn_block.attend(x, lambda h: self.self_attn(
+            h, None if context is None else torch.cat([context, h], dim=1), mask=mask, bias=bias,
+            is_causal=self.causal, kv_cache=kv_cache, input_pos=input_pos,
+            need_weights=need_weights, packing=packing))
         if self.ff_block is not None:
             x = self.ff_block(x, self.feed_forward)
         return x, weights

@@ -228,9 +228,14 @@ class LMRunConfig:
         check_early_stopping(self.train, {"loss": "min"}, "lm")
 
     @property
+    def network_section(self) -> str:
+        """The recipe section of the model this run trains."""
+        return {"rnn": "model", "gpt": "gpt", "xl": "xl"}[self.model_type]
+
+    @property
     def network(self) -> RNNLMConfig | GPTConfig | TransformerXLConfig:
         """The config of the model this run trains."""
-        return {"rnn": self.model, "gpt": self.gpt, "xl": self.xl}[self.model_type]
+        return getattr(self, self.network_section)
 
 # ---- mlm: BERT pre-training ------------------------------------------------------------------------------------------
 

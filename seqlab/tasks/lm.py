@@ -396,8 +396,7 @@ class LanguageModel:
 def build_model(cfg: RunConfig, vocab_size: int) -> nn.Module:
     cutoffs = cfg.network.adaptive_cutoffs
     if cutoffs and cutoffs[-1] >= vocab_size:  # the vocabulary's size is known only now
-        section = {"rnn": "model", "gpt": "gpt", "xl": "xl"}[cfg.model_type]
-        raise SeqlabError(f"{section}.adaptive_cutoffs={cutoffs} must lie below the vocabulary: the "
+        raise SeqlabError(f"{cfg.network_section}.adaptive_cutoffs={cutoffs} must lie below the vocabulary: the "
                           f"{cfg.data.level}-level vocabulary of {cfg.data.dataset} has {vocab_size} entries")
     if cutoffs and cfg.data.level != "word":
         warnings.warn(f"an adaptive softmax clusters ids by frequency; {cfg.data.level} ids are not sorted by it, "
