@@ -376,6 +376,53 @@ class RNNLMConfig:
                              f"{self.hidden_size}")
 
 
+# ---- ELMo's bidirectional language model (seqlab.models.elmo) --------------------------------------------------
+
+
+@dataclass
+class ElmoConfig:
+    """The biLM of Peters et al. (2018) at a size one CPU core trains in an hour: a character CNN token encoder
+    (their 2,048 filters, 2 highway layers, projection 512), two LSTM layers per direction with projections (their
+    4,096 cells, projection 512) and a residual connection between them, one softmax for both directions."""
+
+    vocab_size: int = 0  # words of the softmax, filled from the data's vocabulary when 0
+    char_embed_dim: int = 16
+    filters: list[tuple[int, int]] = field(
+        default_factory=lambda: [(1, 32), (2, 32), (3, 64), (4, 128), (5, 128), (6, 128)])  # (width, count)
+    max_chars: int = 50  # bytes per word, the begin- and end-of-word marks included
+    highway_layers: int = 2
+    proj_size: int = 256  # the token layer's size and each LSTM's projection (P)
+    hidden_size: int = 512  # LSTM cells per direction (H)
+    num_layers: int = 2
+    dropout: float = 0.1
+    adaptive_cutoffs: list[int] = field(default_factory=lambda: [2000, 10000])  # [] = the full softmax
+    adaptive_div_value: float = 4.0
+    fast: bool = True  # PyTorch's fused LSTM kernel, and each distinct word's characters encoded once per batch
+
+    def __post_init__(self) -> None:
+        self.filters = [tuple(f) for f in self.filters]
+        if not self.filters or any(w < 1 or n < 1 for w, n in self.filters):
+            raise ValueError(f"filters must be (width, count) pairs of positive numbers, got {self.filters}")
+        if self.max_chars < 3 or self.proj_size < 1 or self.hidden_size <= self.proj_size or self.num_layers < 1:
+            raise ValueError("max_chars must be at least 3, num_layers at least 1, and 0 < proj_size < hidden_size")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
+        _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
+
+
+@dataclass
+class ElmoFeaturesConfig:
+    """ELMo vectors for a downstream recurrent model: a trained biLM, frozen, its layers mixed by weights the task
+    learns (``seqlab.models.elmo.ElmoFeatures``), concatenated to the word embeddings."""
+
+    bilm: str = ""  # the run directory of a trained biLM (task lm, model_type elmo); "": no ELMo vectors
+    model: ElmoConfig = field(default_factory=ElmoConfig)  # the biLM's config, read from that run at training
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bilm)
+
+
 # ---- recurrent encoder-decoders (seqlab.models.seq2seq) -----------------------------------------------
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general")

@@ -32,27 +32,34 @@ from seqlab.nn.recurrent import (  # noqa: F401  (cells re-exported: seqlab.mode
 # -- many-to-one: sequence classification ----------------------------------------------------------------
 
 class RNNClassifier(nn.Module):
-    """Many-to-one: ids (B, T) -> embed -> Recurrent -> pool over time -> linear -> logits (B, C)."""
+    """Many-to-one: ids (B, T) -> embed [; ELMo] -> Recurrent -> pool over time -> linear -> logits (B, C).
 
-    def __init__(self, *, embed: nn.Embedding, rnn: Recurrent, head: nn.Linear, pooling: str, dropout: float):
+    ``elmo`` (optional, e.g. seqlab.models.elmo.ElmoFeatures): a module computing contextual vectors (B, T, F) from
+    the words' characters (``elmo_chars`` (B, T, W)), concatenated to the word embeddings (Peters et al. 2018)."""
+
+    def __init__(self, *, embed: nn.Embedding, rnn: Recurrent, head: nn.Linear, pooling: str, dropout: float,
+                 elmo: nn.Module | None = None):
         super().__init__()
-        self.embed, self.rnn, self.head = embed, rnn, head
+        self.embed, self.rnn, self.head, self.elmo = embed, rnn, head, elmo
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
 
     @classmethod
-    def from_config(cls, cfg: RNNClassifierConfig) -> RNNClassifier:
+    def from_config(cls, cfg: RNNClassifierConfig, *, elmo: nn.Module | None = None) -> RNNClassifier:
         if cfg.vocab_size <= 0:
             raise ValueError("RNNClassifierConfig needs vocab_size > 0")
-        rnn = Recurrent(cfg.cell, cfg.embed_dim, cfg.hidden_size, num_layers=cfg.num_layers,
+        input_size = cfg.embed_dim + (elmo.output_size if elmo is not None else 0)
+        rnn = Recurrent(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers,
                         bidirectional=cfg.bidirectional, dropout=cfg.dropout, fast=cfg.fast)
         return cls(embed=nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=cfg.pad_id), rnn=rnn,
-                   head=nn.Linear(rnn.output_size, cfg.n_classes), pooling=cfg.pooling, dropout=cfg.dropout)
+                   head=nn.Linear(rnn.output_size, cfg.n_classes), pooling=cfg.pooling, dropout=cfg.dropout,
+                   elmo=elmo)
 
-    def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def features(self, ids: torch.Tensor, mask: torch.Tensor, elmo_chars: torch.Tensor | None = None
+                 ) -> torch.Tensor:
         """ids (B, T), mask (B, T) True = real token -> pooled sentence vector (B, D*H)."""
-        x = self.dropout(self.embed(ids))  # (B, T, E)
-        output, state = self.rnn(x, mask.sum(1), None)  # (B, T, D*H)
+        x = with_elmo(self.embed(ids), self.elmo, elmo_chars, mask)  # (B, T, E [+ F])
+        output, state = self.rnn(self.dropout(x), mask.sum(1), None)  # (B, T, D*H)
         if self.pooling == "last":
             return last_hidden(self.rnn, state)  # (B, D*H)
         real = mask[:, :, None]  # (B, T, 1)
@@ -60,13 +67,24 @@ class RNNClassifier(nn.Module):
             return output.masked_fill(~real, float("-inf")).amax(dim=1)  # (B, D*H)
         return output.sum(1) / real.sum(1)  # mean: padded outputs are zeros already
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, elmo_chars: torch.Tensor | None = None) -> torch.Tensor:
         """ids (B, T), mask (B, T) bool -> logits (B, C)."""
-        return self.head(self.dropout(self.features(ids, mask)))
+        return self.head(self.dropout(self.features(ids, mask, elmo_chars)))
 
-    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
+             elmo_chars: torch.Tensor | None = None) -> torch.Tensor:
         """Mean cross-entropy against labels (B,)."""
-        return F.cross_entropy(self(ids, mask).float(), labels)
+        return F.cross_entropy(self(ids, mask, elmo_chars).float(), labels)
+
+
+def with_elmo(x: torch.Tensor, elmo: nn.Module | None, elmo_chars: torch.Tensor | None, mask: torch.Tensor
+              ) -> torch.Tensor:
+    """Word vectors x (B, T, E) -> [x; ELMo vectors] (B, T, E + F) when the model has ``elmo``."""
+    if elmo is None:
+        return x
+    if elmo_chars is None:
+        raise ValueError("this model reads ELMo vectors: pass elmo_chars (B, T, W)")
+    return torch.cat([x, elmo(elmo_chars, mask).to(x.dtype)], dim=-1)
 
 
 # -- many-to-many: sequence tagging -----------------------------------------------------------------------
@@ -98,20 +116,22 @@ class CharEncoder(nn.Module):
 
 
 class RNNTagger(nn.Module):
-    """Many-to-many BiRNN tagger: [word embedding; char features] -> BiRNN -> linear -> emissions (B, T, K),
-    decoded independently (argmax) or jointly with a CRF (Viterbi)."""
+    """Many-to-many BiRNN tagger: [word embedding; char features; case; ELMo] -> BiRNN -> linear -> emissions
+    (B, T, K), decoded independently (argmax) or jointly with a CRF (Viterbi). ``elmo``: as RNNClassifier's."""
 
     def __init__(self, *, embed: nn.Embedding, chars: CharEncoder | None, rnn: Recurrent, head: nn.Linear,
-                 crf: nn.Module | None, dropout: float, case: nn.Embedding | None = None):
+                 crf: nn.Module | None, dropout: float, case: nn.Embedding | None = None,
+                 elmo: nn.Module | None = None):
         super().__init__()
         self.embed, self.chars, self.rnn, self.head, self.crf = embed, chars, rnn, head, crf
-        self.case = case
+        self.case, self.elmo = case, elmo
         self.dropout = nn.Dropout(dropout)
 
     @classmethod
-    def from_config(cls, cfg: RNNTaggerConfig, *, input_size: int | None = None) -> RNNTagger:
+    def from_config(cls, cfg: RNNTaggerConfig, *, input_size: int | None = None,
+                    elmo: nn.Module | None = None) -> RNNTagger:
         """``input_size``: the word vectors come from outside (``forward(..., features=)``, e.g. a frozen BERT's
-        layers) with this width, instead of a word embedding."""
+        layers) with this width, instead of a word embedding. ``elmo``: ELMo vectors join the word's."""
         if (cfg.vocab_size <= 0 and input_size is None) or cfg.n_tags <= 0:
             raise ValueError("RNNTaggerConfig needs vocab_size (or an input_size) and n_tags > 0")
         chars = None
@@ -122,6 +142,7 @@ class RNNTagger(nn.Module):
                               fast=cfg.fast))
         embed_dim = cfg.embed_dim if input_size is None else input_size
         word_dim = embed_dim + (chars.output_size if chars is not None else 0) + cfg.case_embed_dim
+        word_dim += elmo.output_size if elmo is not None else 0
         rnn = Recurrent(cfg.cell, word_dim, cfg.hidden_size, num_layers=cfg.num_layers, bidirectional=True,
                         dropout=cfg.dropout, fast=cfg.fast)
         crf = None
@@ -133,12 +154,14 @@ class RNNTagger(nn.Module):
         embed = None if input_size is not None else nn.Embedding(cfg.vocab_size, cfg.embed_dim,
                                                                     padding_idx=cfg.pad_id)
         return cls(embed=embed, chars=chars, rnn=rnn, head=nn.Linear(rnn.output_size, cfg.n_tags), crf=crf,
-                   dropout=cfg.dropout, case=case)
+                   dropout=cfg.dropout, case=case, elmo=elmo)
 
     def forward(self, ids: torch.Tensor | None, mask: torch.Tensor, chars: torch.Tensor | None = None,
-                case: torch.Tensor | None = None, *, features: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B, T), mask (B, T) bool True = real token, chars (B, T, W) and case (B, T) ids when the model
-        uses them -> emissions (B, T, K). A tagger without a word embedding reads ``features`` (B, T, E)."""
+                case: torch.Tensor | None = None, *, features: torch.Tensor | None = None,
+                elmo_chars: torch.Tensor | None = None) -> torch.Tensor:
+        """ids (B, T), mask (B, T) bool True = real token, chars (B, T, W), case (B, T) and ELMo's elmo_chars
+        (B, T, W) when the model uses them -> emissions (B, T, K). A tagger without a word embedding reads
+        ``features`` (B, T, E)."""
         x = self.embed(ids) if self.embed is not None else features  # (B, T, E)
         if self.chars is not None:
             if chars is None:
@@ -148,14 +171,15 @@ class RNNTagger(nn.Module):
             if case is None:
                 raise ValueError("this tagger uses case features: pass case (B, T)")
             x = torch.cat([x, self.case(case)], dim=-1)  # (B, T, E + 2*Hc + Ec)
+        x = with_elmo(x, self.elmo, elmo_chars, mask)  # (B, T, E + 2*Hc + Ec [+ F])
         output, _ = self.rnn(self.dropout(x), mask.sum(1))  # (B, T, 2H)
         return self.head(self.dropout(output))  # (B, T, K)
 
     def loss(self, ids: torch.Tensor | None, mask: torch.Tensor, labels: torch.Tensor,
              chars: torch.Tensor | None = None, case: torch.Tensor | None = None, *,
-             features: torch.Tensor | None = None) -> torch.Tensor:
+             features: torch.Tensor | None = None, elmo_chars: torch.Tensor | None = None) -> torch.Tensor:
         """labels (B, T) with -100 at padding -> token-mean cross-entropy, or (CRF) the sentence-mean NLL."""
-        emissions = self(ids, mask, chars, case, features=features).float()  # (B, T, K)
+        emissions = self(ids, mask, chars, case, features=features, elmo_chars=elmo_chars).float()  # (B, T, K)
         if self.crf is None:
             return F.cross_entropy(emissions.flatten(0, 1), labels.flatten(), ignore_index=-100)
         tags = torch.where(mask, labels, torch.zeros_like(labels))  # any valid id at padding
@@ -163,9 +187,10 @@ class RNNTagger(nn.Module):
 
     @torch.no_grad()
     def decode(self, ids: torch.Tensor | None, mask: torch.Tensor, chars: torch.Tensor | None = None,
-               case: torch.Tensor | None = None, *, features: torch.Tensor | None = None) -> list[list[int]]:
+               case: torch.Tensor | None = None, *, features: torch.Tensor | None = None,
+               elmo_chars: torch.Tensor | None = None) -> list[list[int]]:
         """Best tag sequence per sentence, each of the sentence's true length (argmax, or Viterbi with a CRF)."""
-        emissions = self(ids, mask, chars, case, features=features)  # (B, T, K)
+        emissions = self(ids, mask, chars, case, features=features, elmo_chars=elmo_chars)  # (B, T, K)
         if self.crf is not None:
             return self.crf.decode(emissions, mask)
         best = emissions.argmax(-1).tolist()  # (B, T)

@@ -11,7 +11,9 @@ Parameters follow PyTorch's layout exactly, so weights copy 1:1 between ``Recurr
     weight_ih_l{k}[_reverse] (G*H, I or D*H)   weight_hh_l{k}[_reverse] (G*H, H)
     bias_ih_l{k}[_reverse]   (G*H,)            bias_hh_l{k}[_reverse]   (G*H,)
 
-with the gate blocks stacked in PyTorch's order: LSTM (i, f, g, o), GRU (r, z, n).
+with the gate blocks stacked in PyTorch's order: LSTM (i, f, g, o), GRU (r, z, n). An LSTM with projections
+(``proj_size`` P > 0, the LSTMP of Sak et al. 2014 that ELMo uses) also has weight_hr_l{k}[_reverse] (P, H): its
+hidden state is h_t = W_hr (o_t * tanh(c_t)), of size P, while the cell c_t keeps size H.
 
 Cells, by name (``CELLS``): "rnn" (Elman), "lstm", "gru" (PyTorch's GRU, the recipes' default) and
 "gru_lecture" (the GRU as the lecture writes it, on the same parameters; see ``LectureGRUCell``).
@@ -27,6 +29,7 @@ real token. Both paths agree to float precision.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -34,6 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+# PyTorch's CPU kernel for projected LSTMs is not oneDNN's, and it says so at the first call: not news to a user.
+warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
 
 # A recurrent state: h (L*D, B, H) for Elman/GRU, the pair (h, c) for the LSTM.
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -209,51 +215,61 @@ class Recurrent(nn.Module):
     """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0, fast: bool = True):
+                 bidirectional: bool = False, dropout: float = 0.0, fast: bool = True, proj_size: int = 0):
         super().__init__()
         _check_cell(cell)
         if num_layers < 1 or hidden_size < 1 or input_size < 1:
             raise ValueError("input_size, hidden_size and num_layers must be at least 1")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
-        self.cell, self.input_size, self.hidden_size = cell, input_size, hidden_size
+        if proj_size and (cell != "lstm" or not 0 < proj_size < hidden_size):
+            raise ValueError(f"proj_size needs an lstm and 0 < proj_size < hidden_size, got {cell}, {proj_size}")
+        self.cell, self.input_size, self.hidden_size, self.proj_size = cell, input_size, hidden_size, proj_size
         self.num_layers, self.bidirectional, self.dropout, self.fast = num_layers, bidirectional, dropout, fast
         self.num_directions = 2 if bidirectional else 1
         self.cell_class = CELLS[cell]
         gate_size = self.cell_class.gates * hidden_size
+        state_size = proj_size or hidden_size  # what h_t (fed back and passed up) holds
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * self.num_directions
+            layer_input = input_size if layer == 0 else state_size * self.num_directions
             for direction in range(self.num_directions):
-                w_ih, w_hh, b_ih, b_hh = self._names(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, *w_hr = self._names(layer, direction)
                 setattr(self, w_ih, nn.Parameter(torch.empty(gate_size, layer_input)))  # (G*H, I) or (G*H, D*H)
-                setattr(self, w_hh, nn.Parameter(torch.empty(gate_size, hidden_size)))  # (G*H, H)
+                setattr(self, w_hh, nn.Parameter(torch.empty(gate_size, state_size)))  # (G*H, H) or (G*H, P)
                 setattr(self, b_ih, nn.Parameter(torch.empty(gate_size)))  # (G*H,)
                 setattr(self, b_hh, nn.Parameter(torch.empty(gate_size)))  # (G*H,)
+                if w_hr:
+                    setattr(self, w_hr[0], nn.Parameter(torch.empty(proj_size, hidden_size)))  # (P, H)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         uniform_init(self, self.hidden_size)
 
     def extra_repr(self) -> str:
+        proj = f", proj_size={self.proj_size}" if self.proj_size else ""
         return (f"{self.cell}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-                f"bidirectional={self.bidirectional}, dropout={self.dropout}, fast={self.fast}")
+                f"bidirectional={self.bidirectional}, dropout={self.dropout}, fast={self.fast}{proj}")
 
-    @staticmethod
-    def _names(layer: int, direction: int) -> list[str]:
+    def _names(self, layer: int, direction: int) -> list[str]:
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        return [f"weight_ih{suffix}", f"weight_hh{suffix}", f"bias_ih{suffix}", f"bias_hh{suffix}"]
+        names = [f"weight_ih{suffix}", f"weight_hh{suffix}", f"bias_ih{suffix}", f"bias_hh{suffix}"]
+        return [*names, f"weight_hr{suffix}"] if self.proj_size else names
 
     def weights(self, layer: int, direction: int) -> list[torch.Tensor]:
-        """[weight_ih, weight_hh, bias_ih, bias_hh] of one layer and direction (0 forward, 1 backward)."""
+        """[weight_ih, weight_hh, bias_ih, bias_hh] (and weight_hr with projections) of one layer and direction
+        (0 forward, 1 backward)."""
         return [getattr(self, name) for name in self._names(layer, direction)]
 
     @property
     def output_size(self) -> int:
-        return self.num_directions * self.hidden_size
+        return self.num_directions * (self.proj_size or self.hidden_size)
 
     def zero_state(self, x: torch.Tensor) -> State:
-        h = x.new_zeros(self.num_layers * self.num_directions, x.size(0), self.hidden_size)  # (L*D, B, H)
-        return (h, torch.zeros_like(h)) if self.cell == "lstm" else h
+        c = x.new_zeros(self.num_layers * self.num_directions, x.size(0), self.hidden_size)  # (L*D, B, H)
+        if self.cell != "lstm":
+            return c
+        h = c if not self.proj_size else c.new_zeros(c.size(0), c.size(1), self.proj_size)  # (L*D, B, P)
+        return h, c
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, state: State | None = None
                 ) -> tuple[torch.Tensor, State]:
@@ -296,7 +312,8 @@ class Recurrent(nn.Module):
 
         with torch.cuda.device_of(first), torch.no_grad():
             torch._cudnn_rnn_flatten_weight(
-                weights, 4, self.input_size, get_cudnn_mode(_CUDNN_MODES[self.cell]), self.hidden_size, 0,
+                weights, 5 if self.proj_size else 4, self.input_size, get_cudnn_mode(_CUDNN_MODES[self.cell]),
+                self.hidden_size, self.proj_size,
                 self.num_layers, True, self.bidirectional)
 
     def _apply(self, fn, recurse=True):
@@ -340,6 +357,8 @@ class Recurrent(nn.Module):
         if lengths is not None:
             real = (torch.arange(T)[None, :] < lengths.cpu()[:, None]).to(x.device)  # (B, T) True = real token
         step_fn = self.cell_class.step
+        if self.proj_size:
+            step_fn = _projected(step_fn)
         h0 = state[0] if is_lstm else state
         finals_h, finals_c, steps = [], [], []
         layer_input = x  # (B, T, I)
@@ -371,6 +390,16 @@ class Recurrent(nn.Module):
         h_n = torch.stack(finals_h)  # (L*D, B, H)
         final = (h_n, torch.stack(finals_c)) if is_lstm else h_n
         return layer_input, final, steps
+
+
+def _projected(step: Callable[..., State]) -> Callable[..., State]:
+    """An LSTM step with a projection (LSTMP): h_t = W_hr (o_t * tanh(c_t)), (B, P); the cell c_t stays (B, H)."""
+
+    def projected_step(x, state, w_ih, w_hh, b_ih, b_hh, w_hr):
+        h, c = step(x, state, w_ih, w_hh, b_ih, b_hh)  # h (B, H) before the projection
+        return F.linear(h, w_hr), c  # (B, P), (B, H)
+
+    return projected_step
 
 
 def last_hidden(recurrent: Recurrent, state: State) -> torch.Tensor:

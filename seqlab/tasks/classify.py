@@ -55,7 +55,7 @@ from seqlab.tasks.config import EMBEDDINGS, LABEL_NAMES, MODEL_TYPES, ClassifyDa
 from seqlab.tasks.config import ClassifyRunConfig as RunConfig
 from seqlab.tasks.rundir import read_run_text, weights_file
 from seqlab.text import Vocab
-from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, words
+from seqlab.text.encoders import TokenEncoder, WordEncoder, WordPieceEncoder, head_and_tail, words
 from seqlab.text.vectors import load_vectors
 from seqlab.training import load_weights, read_tensors, save_weights
 
@@ -100,16 +100,17 @@ class TextClassifier:
         check_texts(texts)
         if isinstance(self.encoder, BoWFeatures):
             return self._bow_proba(self.encoder.transform([clean(t) for t in texts]), batch_size)
-        ids = self.encoder.ids(texts, warn=warn)
+        items = _items(self.config, self.encoder, texts, [0] * len(texts), warn=warn)
         self.model.eval()
-        collate = ClassificationCollator(self.encoder.pad_id)
+        collate = _collator(self.config, self.encoder)
         out = np.zeros((len(texts), len(self.label_names)))
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths: less padding
+        order = sorted(range(len(items)), key=lambda i: len(items[i][0]))  # similar lengths: less padding
         device = next(self.model.parameters()).device
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            batch = move(collate([(ids[i], 0) for i in chunk]), device)
-            out[chunk] = torch.softmax(self.model(batch["ids"], batch["mask"]).float(), -1).cpu().numpy()
+            batch = move(collate([items[i] for i in chunk]), device)
+            extra = {"elmo_chars": batch["elmo_chars"]} if "elmo_chars" in batch else {}
+            out[chunk] = torch.softmax(self.model(batch["ids"], batch["mask"], **extra).float(), -1).cpu().numpy()
         return out
 
     def _bow_proba(self, features: torch.Tensor, batch_size: int) -> np.ndarray:
@@ -203,7 +204,7 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
         encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
     cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
-    model = RNNClassifier.from_config(cfg.rnn)
+    model = RNNClassifier.from_config(cfg.rnn, elmo=_elmo_features(cfg, trained=True))
     if cfg.data.pretrained_vectors:
         model.pretrained_report = copy_vectors(model.embed, vocab, vectors, _normalizer(cfg), trained=trained,
                                                freeze=cfg.data.freeze_vectors, name=cfg.data.pretrained_vectors)
@@ -221,14 +222,61 @@ def _normalizer(cfg: RunConfig):
 
 def _bucketed(cfg: RunConfig, encoder: TokenEncoder, train: list):
     """The training examples as ids, in batches of similar lengths."""
-    ids = encoder.ids([ex.text for ex in train], warn=False)
-    items = [(seq, ex.label) for seq, ex in zip(ids, train, strict=True)]
-    return bucketed_loader(items, ClassificationCollator(encoder.pad_id), [len(s) for s in ids],
-                           cfg.train.batch_size, cfg.train.seed)
+    items = _items(cfg, encoder, [ex.text for ex in train], [ex.label for ex in train], warn=False)
+    return bucketed_loader(items, _collator(cfg, encoder), [len(item[0]) for item in items], cfg.train.batch_size,
+                           cfg.train.seed)
+
+
+def _items(cfg: RunConfig, encoder: TokenEncoder, texts: list[str], labels: list[int], *, warn: bool) -> list[tuple]:
+    """(ids, label) per text, and the words' ELMo byte ids when the model reads ELMo vectors."""
+    ids = encoder.ids(texts, warn=warn)
+    if not cfg.elmo.enabled:
+        return list(zip(ids, labels, strict=True))
+    return list(zip(ids, labels, _elmo_words(cfg, encoder, texts), strict=True))
+
+
+def _elmo_words(cfg: RunConfig, encoder: WordEncoder, texts: list[str]) -> list[list[list[int]]]:
+    """Each text's words as ELMo reads them: with their case (the word ids may be lower-cased), truncated as the
+    ids are, as byte ids."""
+    from seqlab.models.elmo import char_ids
+
+    out = []
+    for text in texts:
+        tokens, looked_up = words(text, False, clean), encoder.words(text)
+        if len(tokens) != len(looked_up):  # lower-casing changed the tokenisation: keep the ids' words
+            tokens = looked_up
+        tokens = head_and_tail(tokens, cfg.data.max_tokens) or ["<unk>"]
+        out.append([char_ids(t, cfg.elmo.model.max_chars) for t in tokens])
+    return out
+
+
+@dataclass
+class ElmoCollator:
+    """(ids, label, ELMo byte ids) triples -> ClassificationCollator's ids, mask, labels, and elmo_chars (B, T, W)."""
+
+    pad_id: int
+
+    def __call__(self, batch: list[tuple]) -> dict[str, torch.Tensor]:
+        from seqlab.models.elmo import sentence_chars
+
+        out = ClassificationCollator(self.pad_id)([(ids, label) for ids, label, _ in batch])
+        return out | {"elmo_chars": sentence_chars([chars for *_, chars in batch])}
+
+
+def _collator(cfg: RunConfig, encoder: TokenEncoder) -> Callable[[list], dict]:
+    return ElmoCollator(encoder.pad_id) if cfg.elmo.enabled else ClassificationCollator(encoder.pad_id)
+
+
+def _elmo_features(cfg: RunConfig, *, trained: bool) -> torch.nn.Module | None:
+    if cfg.elmo.enabled and cfg.data.embeddings != "learned":
+        raise SeqlabError("elmo.bilm reads the words themselves: use data.embeddings=learned")
+    from seqlab.models.elmo import features_for
+
+    return features_for(cfg.elmo, from_bilm=trained)
 
 
 def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
-    model = RNNClassifier.from_config(cfg.rnn)
+    model = RNNClassifier.from_config(cfg.rnn, elmo=_elmo_features(cfg, trained=False))
     load_weights(model, run_dir / "model.safetensors")
     if data.get("type") == "wordpiece":
         tokenizer = read_run_text(run_dir, data["tokenizer"])
@@ -358,4 +406,10 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     history_path = run_dir / "history.json"
     if history_path.is_file() and out_dir == run_dir:
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    if cfg.elmo.enabled:
+        from seqlab.models.elmo import report_layer_weights
+
+        mix, plots = report_layer_weights(predictor.model, out_dir, cfg.data.dataset)
+        metrics |= mix
+        parts.plots |= plots
     return {"split": split, "dataset": cfg.data.dataset, **metrics}, parts

@@ -113,7 +113,9 @@ def finish_training(trainer: Trainer, model: nn.Module, history: list[dict], out
     # a resumed run counts the time trained before the resume too
     seconds = trainer.elapsed_before + time.perf_counter() - started
     return {"steps": trainer.step, "stopped_by": trainer.stop_reason, "train_seconds": round(seconds, 1),
-            "parameters": sum(p.numel() for p in model.parameters()), "precision": trainer.precision,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "trainable_parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "precision": trainer.precision,
             "device": str(trainer.device)}
 
 

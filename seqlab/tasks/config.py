@@ -15,6 +15,8 @@ from seqlab.models.config import (
     BertFinetuneConfig,
     BoWFeaturesConfig,
     BoWMLPConfig,
+    ElmoConfig,
+    ElmoFeaturesConfig,
     GPTConfig,
     RNNClassifierConfig,
     RNNLMConfig,
@@ -83,6 +85,7 @@ class ClassifyRunConfig:
     logreg: LogRegConfig = field(default_factory=LogRegConfig)
     mlp: BoWMLPConfig = field(default_factory=BoWMLPConfig)
     rnn: RNNClassifierConfig = field(default_factory=RNNClassifierConfig)
+    elmo: ElmoFeaturesConfig = field(default_factory=ElmoFeaturesConfig)  # rnn: ELMo vectors beside the words'
     bert: BertFinetuneConfig = field(default_factory=BertFinetuneConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=3000, batch_size=64, eval_every=250))
@@ -90,6 +93,8 @@ class ClassifyRunConfig:
     def __post_init__(self) -> None:
         if self.model_type not in MODEL_TYPES:
             raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
+        if self.elmo.enabled and self.model_type != "rnn":
+            raise ValueError(f"elmo.bilm adds ELMo vectors to the rnn model; model_type {self.model_type} has none")
         if self.model_type == "bert" and self.data.max_tokens > self.bert.model.max_positions:
             raise ValueError(f"data.max_tokens={self.data.max_tokens} exceeds BERT's "
                              f"{self.bert.model.max_positions} positions")
@@ -141,7 +146,7 @@ class DatesRunConfig:
 
 LEVELS = {"tinyshakespeare": "char", "wikitext-2": "word"}  # each dataset's own unit of text
 TOKENIZERS = ("auto", "char", "word", "bpe")  # auto: the dataset's level; bpe: byte-level BPE (GPT-2's kind)
-LM_MODELS = ("rnn", "gpt", "xl")  # seqlab.tasks.lm.MODELS
+LM_MODELS = ("rnn", "gpt", "xl", "elmo")  # seqlab.tasks.lm.MODELS
 SAMPLE_PROMPT = "To be or not to be"
 LECTURE_PROMPT = "Once upon a time in a faraway land,"  # the lectures' GPT prompt
 
@@ -201,11 +206,13 @@ def default_gpt() -> GPTConfig:
 @dataclass
 class LMRunConfig:
     task: str = "lm"
-    model_type: str = "rnn"  # rnn (the ``model`` section) | gpt (the ``gpt`` section) | xl (the ``xl`` section)
+    # rnn (the ``model`` section) | gpt (``gpt``) | xl (``xl``) | elmo (``elmo``: ELMo's bidirectional LM)
+    model_type: str = "rnn"
     data: LMData = field(default_factory=LMData)
     model: RNNLMConfig = field(default_factory=RNNLMConfig)
     gpt: GPTConfig = field(default_factory=default_gpt)
     xl: TransformerXLConfig = field(default_factory=TransformerXLConfig)
+    elmo: ElmoConfig = field(default_factory=ElmoConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="cosine", warmup_steps=200))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=5000, batch_size=64, eval_every=500))
     sample: SampleConfig = field(default_factory=SampleConfig)
@@ -219,6 +226,9 @@ class LMRunConfig:
         if self.model_type == "gpt" and self.data.train_order == "stream":
             raise ValueError("data.train_order=stream carries a state from batch to batch: an rnn's or an xl's; "
                              "a gpt has none (use random)")
+        if self.model_type == "elmo" and self.data.train_order != "random":
+            raise ValueError("an elmo biLM trains on random windows (data.train_order=random): its backward LM "
+                             "cannot carry a state forward through the stream")
         if self.model_type == "xl" and self.data.train_order != "stream":
             raise ValueError("an xl trains with its memory: set data.train_order=stream (random windows would reset "
                              "the memory at every batch, and evaluation would read a memory it never trained with)")
@@ -230,10 +240,10 @@ class LMRunConfig:
     @property
     def network_section(self) -> str:
         """The recipe section of the model this run trains."""
-        return {"rnn": "model", "gpt": "gpt", "xl": "xl"}[self.model_type]
+        return {"rnn": "model", "gpt": "gpt", "xl": "xl", "elmo": "elmo"}[self.model_type]
 
     @property
-    def network(self) -> RNNLMConfig | GPTConfig | TransformerXLConfig:
+    def network(self) -> RNNLMConfig | GPTConfig | TransformerXLConfig | ElmoConfig:
         """The config of the model this run trains."""
         return getattr(self, self.network_section)
 
@@ -330,6 +340,7 @@ class TagRunConfig:
     model_type: str = "rnn"
     data: TagData = field(default_factory=TagData)
     model: RNNTaggerConfig = field(default_factory=RNNTaggerConfig)
+    elmo: ElmoFeaturesConfig = field(default_factory=ElmoFeaturesConfig)  # rnn: ELMo vectors beside the words'
     bert: BertFinetuneConfig = field(default_factory=BertFinetuneConfig)
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=2e-3, schedule="linear", warmup_steps=100))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, batch_size=32, eval_every=500))
@@ -341,6 +352,8 @@ class TagRunConfig:
     def __post_init__(self) -> None:
         if self.model_type not in TAG_MODELS:
             raise ValueError(f"model_type must be one of {', '.join(TAG_MODELS)}, got {self.model_type!r}")
+        if self.elmo.enabled and self.model_type != "rnn":
+            raise ValueError(f"elmo.bilm adds ELMo vectors to the rnn model; model_type {self.model_type} has none")
         if self.model_type != "rnn" and self.data.max_tokens > self.bert.model.max_positions - 2:
             raise ValueError(f"data.max_tokens={self.data.max_tokens} words cannot fit BERT's "
                              f"{self.bert.model.max_positions} positions with [CLS] and [SEP]")

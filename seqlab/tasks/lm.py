@@ -28,6 +28,7 @@ from seqlab.data import describe
 from seqlab.data.collate import IGNORE_INDEX, stream_batches
 from seqlab.errors import SeqlabError
 from seqlab.generation import beam_generate, generate_tokens
+from seqlab.models.elmo import BiLM
 from seqlab.models.gpt import GPT
 from seqlab.models.rnn import RNNLanguageModel
 from seqlab.models.transformer_xl import TransformerXL
@@ -43,7 +44,7 @@ from seqlab.text.vocab import CharVocab
 from seqlab.training import load_weights
 
 # model_type -> the family (each has from_config and loss; the generation protocol prefill / step / reorder_state)
-MODELS: dict[str, type[nn.Module]] = {"rnn": RNNLanguageModel, "gpt": GPT, "xl": TransformerXL}
+MODELS: dict[str, type[nn.Module]] = {"rnn": RNNLanguageModel, "gpt": GPT, "xl": TransformerXL, "elmo": BiLM}
 AnyVocab = Vocab | CharVocab | SubwordVocab
 
 # ---- text <-> ids ----------------------------------------------------------------------------------
@@ -214,13 +215,31 @@ def segment_loss(model: TransformerXL, stream: torch.Tensor, rows: int, seq_len:
     return total, count
 
 
+@torch.no_grad()
+def bilm_losses(model: BiLM, stream: torch.Tensor, rows: int, seq_len: int) -> tuple[float, float, int]:
+    """The forward and the backward LM's summed losses (nats) and the tokens each scored: the forward LM reads the
+    stream as a recurrent LM does, its state carried across windows; the backward LM reads it reversed."""
+    device = _device(model)
+    totals = []
+    for direction, text in enumerate([stream, stream.flip(0)]):
+        state, total, count = None, 0.0, 0
+        for inputs, targets in stream_batches(text, rows, seq_len):
+            nll, state = model.direction_nll(direction, inputs.to(device), targets.to(device), state)
+            total, count = total + nll.sum().item(), count + targets.numel()
+        totals.append(total)
+    return totals[0], totals[1], count
+
+
 def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig, *, stride: int | None = None
                ) -> tuple[float, int]:
     """The summed loss and the tokens scored; a GPT's windows start every ``stride`` tokens (default:
-    data.eval_stride)."""
+    data.eval_stride); a biLM's loss is the mean of its two directions'."""
     was_training = model.training
     model.eval()
     try:
+        if isinstance(model, BiLM):
+            forward, backward, count = bilm_losses(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
+            return (forward + backward) / 2, count
         if isinstance(model, GPT):
             stride = cfg.data.eval_stride if stride is None else stride
             return window_loss(model, ids, cfg.data.eval_batch_size, cfg.data.seq_len, stride)
@@ -405,6 +424,12 @@ def build_model(cfg: RunConfig, vocab_size: int) -> nn.Module:
     return MODELS[cfg.model_type].from_config(cfg.network)
 
 
+def _spell_words(model: nn.Module, vocab: AnyVocab) -> None:
+    """A biLM reads words by their characters: give it the vocabulary's spellings."""
+    if isinstance(model, BiLM):
+        model.set_vocabulary(vocab.tokens)
+
+
 def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_dir: str | Path | None = None,
           resume: bool = False) -> dict:
     """Train the language model, report the validation loss and samples."""
@@ -412,6 +437,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     train_stream = read_stream(cfg.data, "train", data_dir)
     vocab = build_vocab(cfg.data, train_stream)
     model = build_model(cfg, len(vocab))
+    _spell_words(model, vocab)
     train_ids = encode(vocab, train_stream)
     valid_ids = encode(vocab, read_stream(cfg.data, "validation", data_dir))
     if cfg.data.train_order == "stream":
@@ -466,7 +492,15 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
     if cfg.model_type == "gpt" and stride > cfg.data.seq_len:
         raise SeqlabError(f"a stride of {stride} would skip tokens: the windows hold {cfg.data.seq_len}")
     started = time.perf_counter()
-    total, count = split_loss(lm.model, ids, cfg, stride=stride)
+    if isinstance(lm.model, BiLM):
+        lm.model.eval()
+        forward, backward, count = bilm_losses(lm.model, ids, cfg.data.eval_batch_size, cfg.data.seq_len)
+        total = (forward + backward) / 2
+        directions = {"forward_perplexity": math.exp(forward / count),
+                      "backward_perplexity": math.exp(backward / count)}
+    else:
+        total, count = split_loss(lm.model, ids, cfg, stride=stride)
+        directions = {}
     seconds = time.perf_counter() - started
     loss = total / count
     s = cfg.sample
@@ -477,7 +511,8 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
             by_prompt[prompt] = lm.generate(prompt, max_new_tokens=s.max_new_tokens, temperature=s.temperature,
                                             top_k=s.top_k, top_p=s.top_p, seed=s.seed, n=s.n)
     metrics = {"split": split, "dataset": cfg.data.dataset, "level": lm.level, "model_type": cfg.model_type,
-               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), "eval_seconds": round(seconds, 1),
+               "n_tokens": len(ids), "loss": loss, "perplexity": math.exp(loss), **directions,
+               "eval_seconds": round(seconds, 1),
                "samples": by_prompt[s.prompt],
                "more_samples": {p: texts for p, texts in by_prompt.items() if p != s.prompt}}
     per_unit = loss * len(ids)  # nats per token x tokens: the split's total, read per character or per word
@@ -498,7 +533,7 @@ def evaluate(run_dir: str | Path, *, split: str | None = None, data_dir: str | P
 
 
 def family_name(cfg: RunConfig) -> str:
-    return {"gpt": "GPT", "xl": "Transformer-XL"}.get(cfg.model_type) or cfg.model.cell.upper()
+    return {"gpt": "GPT", "xl": "Transformer-XL", "elmo": "ELMo biLM"}.get(cfg.model_type) or cfg.model.cell.upper()
 
 
 def _loss_note(cfg: RunConfig, stride: int) -> str:
@@ -506,6 +541,10 @@ def _loss_note(cfg: RunConfig, stride: int) -> str:
         return (f"loss: mean next-token cross-entropy in nats over the whole split, cut into "
                 f"{cfg.data.eval_batch_size} rows read in segments of {cfg.data.seq_len} tokens, each attending to "
                 f"a memory of the {cfg.xl.memory_at_eval} states before it.")
+    if cfg.model_type == "elmo":
+        return ("loss: the mean of the forward LM's next-word and the backward LM's previous-word cross-entropies "
+                "in nats over the whole split, each direction's state carried across windows of "
+                f"{cfg.data.seq_len}; perplexity = exp(loss), the geometric mean of the two directions'.")
     if cfg.model_type == "gpt":
         return (f"loss: mean next-token cross-entropy in nats over the whole split, read in windows of "
                 f"{cfg.data.seq_len} tokens starting every {stride}, each token scored once.")

@@ -94,18 +94,21 @@ def training_tags(sentences: list[Sentence]) -> list[str]:
 
 
 class TagEncoder(TagSet):
-    """Tokens -> word ids, character ids (B, T, W), case ids and tag ids, and back (the BiLSTM's input)."""
+    """Tokens -> word ids, character ids (B, T, W), case ids, ELMo's byte ids (B, T, W) and tag ids, and back (the
+    BiLSTM's input). ``elmo_chars``: the bytes kept per word for ELMo (0: the model reads no ELMo vectors)."""
 
-    def __init__(self, words: Vocab, chars: CharVocab | None, tags: list[str], cfg: TagData, *, case: bool = False):
+    def __init__(self, words: Vocab, chars: CharVocab | None, tags: list[str], cfg: TagData, *, case: bool = False,
+                 elmo_chars: int = 0):
         super().__init__(tags)
-        self.words, self.chars, self.cfg, self.case = words, chars, cfg, case
+        self.words, self.chars, self.cfg, self.case, self.elmo_chars = words, chars, cfg, case, elmo_chars
         self.collate = TagCollator(words.pad_id, chars.pad_id if chars else None)
 
     @classmethod
-    def build(cls, sentences: list[Sentence], cfg: TagData, *, char_features: bool, case: bool) -> TagEncoder:
+    def build(cls, sentences: list[Sentence], cfg: TagData, *, char_features: bool, case: bool,
+              elmo_chars: int = 0) -> TagEncoder:
         words = Vocab.build(([cls._word(t, cfg) for t in s.tokens] for s in sentences), min_freq=cfg.min_freq)
         chars = CharVocab.build(" ".join(t for s in sentences for t in s.tokens)) if char_features else None
-        return cls(words, chars, training_tags(sentences), cfg, case=case)
+        return cls(words, chars, training_tags(sentences), cfg, case=case, elmo_chars=elmo_chars)
 
     @staticmethod
     def _word(token: str, cfg: TagData) -> str:
@@ -120,17 +123,20 @@ class TagEncoder(TagSet):
         return [self.chars.encode(t[: self.cfg.max_word_chars]) or [self.chars.unk_id] for t in tokens]
 
     def item(self, tokens: list[str], tag_ids: list[int]) -> TagItem:
+        from seqlab.models.elmo import char_ids
+
+        elmo = [char_ids(t, self.elmo_chars) for t in tokens] if self.elmo_chars else None
         return TagItem(self.word_ids(tokens), self.char_ids(tokens) if self.chars else None,
-                       [casing(t) for t in tokens] if self.case else None, tag_ids)
+                       [casing(t) for t in tokens] if self.case else None, tag_ids, elmo)
 
     def to_dict(self) -> dict:
         return {"type": "tagger", "words": self.words.to_dict(),
                 "chars": self.chars.to_dict() if self.chars else None, "tags": self.tags}
 
     @classmethod
-    def from_dict(cls, data: dict, cfg: TagData, *, case: bool) -> TagEncoder:
+    def from_dict(cls, data: dict, cfg: TagData, *, case: bool, elmo_chars: int = 0) -> TagEncoder:
         chars = CharVocab.from_dict(data["chars"]) if data["chars"] else None
-        return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg, case=case)
+        return cls(Vocab.from_dict(data["words"]), chars, list(data["tags"]), cfg, case=case, elmo_chars=elmo_chars)
 
 
 class WordPieceTagEncoder(TagSet):
@@ -193,12 +199,13 @@ class TagItem(NamedTuple):
     chars: list[list[int]] | None
     case: list[int] | None
     tags: list[int]
+    elmo: list[list[int]] | None = None  # ELMo's byte ids of each word
 
 
 @dataclass
 class TagCollator:
-    """TagItems -> the shared TaggingCollator's ids, mask, labels (B, T), plus case (B, T) and chars (B, T, W)
-    when the model uses them."""
+    """TagItems -> the shared TaggingCollator's ids, mask, labels (B, T), plus case (B, T), chars (B, T, W) and
+    elmo_chars (B, T, W) when the model uses them."""
 
     pad_id: int
     char_pad_id: int | None  # None: no character features
@@ -215,6 +222,10 @@ class TagCollator:
                 for t, word in enumerate(item.chars):
                     chars[b, t, : len(word)] = torch.tensor(word)
             out["chars"] = chars
+        if batch[0].elmo is not None:
+            from seqlab.models.elmo import sentence_chars
+
+            out["elmo_chars"] = sentence_chars([item.elmo for item in batch])
         return out
 
 
@@ -292,8 +303,9 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
 
 
 def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, TagEncoder, Any]:
+    elmo = _elmo_features(cfg, trained=True)
     encoder = TagEncoder.build(train, cfg.data, char_features=cfg.model.char_vocab_size != 0,
-                               case=cfg.model.case_embed_dim > 0)
+                               case=cfg.model.case_embed_dim > 0, elmo_chars=_elmo_chars(cfg))
     normalize = functools.partial(TagEncoder._word, cfg=cfg.data)  # a vectors file's word as the lookup reads it
     if cfg.data.pretrained_vectors:
         vectors, trained = load_vectors(cfg.data.pretrained_vectors), len(encoder.words)
@@ -302,7 +314,7 @@ def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, 
     cfg.model.pad_id = encoder.words.pad_id
     if encoder.chars:
         cfg.model.char_vocab_size, cfg.model.char_pad_id = len(encoder.chars), encoder.chars.pad_id
-    model = RNNTagger.from_config(cfg.model)
+    model = RNNTagger.from_config(cfg.model, elmo=elmo)
     if cfg.data.pretrained_vectors:
         model.pretrained_report = copy_vectors(model.embed, encoder.words, vectors, normalize, trained=trained,
                                                freeze=cfg.data.freeze_vectors, name=cfg.data.pretrained_vectors)
@@ -328,14 +340,26 @@ def _bucketed(cfg: RunConfig, encoder: TagEncoder | WordPieceTagEncoder, sentenc
                            cfg.train.seed)
 
 
+def _elmo_features(cfg: RunConfig, *, trained: bool) -> torch.nn.Module | None:
+    from seqlab.models.elmo import features_for
+
+    return features_for(cfg.elmo, from_bilm=trained)
+
+
+def _elmo_chars(cfg: RunConfig) -> int:
+    return cfg.elmo.model.max_chars if cfg.elmo.enabled else 0
+
+
 def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict) -> tuple[torch.nn.Module, TagEncoder]:
-    model = RNNTagger.from_config(cfg.model)
+    model = RNNTagger.from_config(cfg.model, elmo=_elmo_features(cfg, trained=False))
     load_weights(model, run_dir / "model.safetensors")
-    return model, TagEncoder.from_dict(data, cfg.data, case=cfg.model.case_embed_dim > 0)
+    return model, TagEncoder.from_dict(data, cfg.data, case=cfg.model.case_embed_dim > 0,
+                                       elmo_chars=_elmo_chars(cfg))
 
 
 def _decode_rnn(model: RNNTagger, batch: dict) -> list[list[int]]:
-    return model.decode(batch["ids"], batch["mask"], batch.get("chars"), batch.get("case"))
+    return model.decode(batch["ids"], batch["mask"], batch.get("chars"), batch.get("case"),
+                        elmo_chars=batch.get("elmo_chars"))
 
 
 def _build_bert(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, WordPieceTagEncoder, Any]:
@@ -477,4 +501,10 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     parts.examples, parts.examples_title = errors[:8], f"First sentences with errors ({len(errors)} in all)"
     if (run_dir / "history.json").is_file() and out_dir == run_dir:
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
+    if cfg.elmo.enabled:
+        from seqlab.models.elmo import report_layer_weights
+
+        mix, plots = report_layer_weights(tagger.model, out_dir, f"{cfg.data.dataset} {cfg.data.tag_field}")
+        metrics |= mix
+        parts.plots |= plots
     return metrics, parts

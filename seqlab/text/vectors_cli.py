@@ -54,6 +54,66 @@ def cmd_neighbours(args: argparse.Namespace) -> None:
         print(f"{query}\t{model.nearest([query])[0]}")
 
 
+def _corpus(path: str | None, data_dir: str | None, word: str) -> list[list[str]]:
+    """Sentences holding ``word``: a file's lines (tokenised), else WikiText-2 train cut at its " . " ends."""
+    from seqlab.text import word_tokenize
+
+    if path:
+        from seqlab.io import read_line_batches
+
+        lines = (line for batch in read_line_batches(path) for _, line in batch)
+        return [t for t in map(word_tokenize, lines) if word in t]
+    from seqlab.data import load
+
+    out = []
+    for example in load("wikitext-2", "train", data_dir=data_dir):
+        for sentence in example.text.split(" . "):
+            tokens = sentence.split()
+            if word in tokens:
+                out.append([*tokens, "."])
+    return out
+
+
+def _around(tokens: list[str], word: str, width: int = 12) -> str:
+    i = tokens.index(word)
+    left, right = tokens[max(0, i - width) : i], tokens[i + 1 : i + 1 + width]
+    return " ".join([*(["..."] if i > width else []), *left, f"[{word}]", *right,
+                     *(["..."] if i + 1 + width < len(tokens) else [])])
+
+
+def cmd_contexts(args: argparse.Namespace) -> None:
+    """The lecture's "stick": a static vector is one point per word; the biLM's vector moves with the sentence."""
+    from seqlab.models.elmo import load_bilm, nearest_contexts
+    from seqlab.text import word_tokenize
+
+    if args.static:
+        model_vectors = _vectors(args.static)
+        if args.word not in model_vectors:
+            raise SeqlabError(f"{args.static} has no vector for {args.word!r}")
+        from seqlab.text.vectors import neighbours
+
+        near = neighbours(model_vectors, [args.word], topn=args.k)[args.word]
+        print(f"static vector ({args.static}): the nearest words to {args.word!r}, the same in every sentence:\n  "
+              + ", ".join(f"{w} {score:.2f}" for w, score in near))
+    queries = [word_tokenize(sentence) for sentence in args.sentence]
+    for sentence, query in zip(args.sentence, queries, strict=True):
+        if args.word not in query:
+            raise SeqlabError(f"{args.word!r} is not a word of {sentence!r} (words: {' '.join(query)})")
+    bilm = load_bilm(args.run)
+    n_layers = bilm.config.num_layers + 1
+    if not -n_layers <= args.layer < n_layers:
+        raise SeqlabError(f"--layer must lie in 0..{n_layers - 1} (or -1 for the top), got {args.layer}")
+    corpus = _corpus(args.corpus, args.data_dir, args.word)[: args.max_sentences]
+    if not corpus:
+        raise SeqlabError(f"no sentence of the corpus holds {args.word!r}")
+    layer = "the token layer" if args.layer == 0 else f"biLM layer {args.layer % (bilm.config.num_layers + 1)}"
+    for sentence, query in zip(args.sentence, queries, strict=True):
+        print(f"\n{sentence!r}: the {len(corpus):,} corpus sentences' {args.word!r} nearest to this one ({layer}, "
+              f"cosine):")
+        for score, tokens in nearest_contexts(bilm, args.word, query, corpus, k=args.k, layer=args.layer):
+            print(f"  {score:.3f}  {_around(tokens, args.word)}")
+
+
 def cmd_bias(args: argparse.Namespace) -> None:
     from seqlab.text.vectors import OCCUPATIONS, WEAT_CAREER_FAMILY, gender_projection, weat
     from seqlab.viz.vectors import plot_projection
@@ -110,6 +170,21 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("path")
     p.add_argument("query", nargs="+")
     p.set_defaults(handler=cmd_neighbours)
+
+    p = sub.add_parser("contexts", help="ELMo vs a static vector: a word's nearest contexts in each sentence",
+                       description="For WORD in each SENTENCE, the corpus sentences whose biLM vector for that word "
+                       "is closest (Peters et al. 2018, Table 4), beside the static vector's nearest words (--static), "
+                       "which are the same whatever the sentence.")
+    p.add_argument("run", help="a trained biLM run (configs/wikitext2_elmo.yaml)")
+    p.add_argument("word")
+    p.add_argument("sentence", nargs="+", help="sentences that use the word (tokenised as seqlab tokenises)")
+    p.add_argument("--static", help="a vectors file or word2vec run to show the static neighbours of")
+    p.add_argument("--corpus", help="a text file, one sentence per line (default: WikiText-2 train)")
+    p.add_argument("--data-dir", help="dataset directory (else $SEQLAB_DATA_DIR, else the download cache)")
+    p.add_argument("-k", type=int, default=5, help="how many neighbours (default: 5)")
+    p.add_argument("--layer", type=int, default=-1, help="the biLM layer: 0 token layer .. L; -1 the top (default)")
+    p.add_argument("--max-sentences", type=int, default=2000, help="corpus sentences read at most (default: 2000)")
+    p.set_defaults(handler=cmd_contexts)
 
     p = sub.add_parser("bias", help="WEAT career/family vs male/female names; occupations on he - she")
     p.add_argument("path")

@@ -1,13 +1,15 @@
-"""`seqlab viz ...` commands: plots that illustrate the lectures, drawn from untrained models.
+"""`seqlab viz ...` commands: plots that illustrate the lectures, drawn from untrained models or trained runs.
 
     seqlab viz gradients [--out gradients.png] [--steps 100] [--hidden 64] [--input 32] [--seed 0]
                          [--cells rnn,lstm,gru[,gru_lecture]] [--carry-bias 1]
+    seqlab viz elmo-weights RUN [RUN ...] [--out elmo_layer_weights.png]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 from seqlab.errors import SeqlabError
 from seqlab.io import check_output_file
@@ -54,6 +56,33 @@ def cmd_gradients(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}")
 
 
+def cmd_elmo_weights(args: argparse.Namespace) -> None:
+    """The layer weights each downstream run learnt over the biLM's layers, side by side."""
+    from seqlab.models.elmo import layer_weights
+    from seqlab.tasks import load_run
+    from seqlab.viz.plots import plot_layer_weights
+
+    check_output_file(args.out)
+    weights = {}
+    for run in args.runs:
+        predictor = load_run(run)
+        mix = layer_weights(predictor.model)
+        if mix is None:
+            raise SeqlabError(f"{run} reads no ELMo vectors (its config has no elmo.bilm)")
+        name = _run_name(predictor.config)
+        name = f"{name} ({Path(run).name})" if name in weights else name
+        weights[name] = mix["elmo_layer_weights"]
+        shown = "  ".join(f"s_{j}={w:.3f}" for j, w in enumerate(mix["elmo_layer_weights"]))
+        print(f"{name:<24} {shown}  gamma={mix['elmo_gamma']:.3f}")
+    plot_layer_weights(weights, args.out)
+    print(f"wrote {args.out}")
+
+
+def _run_name(cfg) -> str:
+    field = getattr(cfg.data, "tag_field", None)
+    return f"{cfg.data.dataset} {field}" if field else cfg.data.dataset
+
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register the `viz` command group; each leaf parser sets `handler=fn(args)`."""
     group = subparsers.add_parser("viz", help="plots that illustrate the lectures",
@@ -81,3 +110,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    "GRU's update-gate bias (default: 1, the common LSTM forget-gate bias of Jozefowicz et al. 2015; "
                    "0: PyTorch's initialisation, where the untrained gated cells decay almost as fast as the RNN)")
     p.set_defaults(handler=cmd_gradients)
+
+    p = commands.add_parser("elmo-weights", help="which biLM layers each task's ELMo mix uses (s_0 .. s_L)",
+                            description="Plot, side by side, the softmax-normalised layer weights that downstream "
+                            "runs with ELMo vectors (elmo.bilm in their config) learnt: the token layer and each "
+                            "biLSTM layer, as Peters et al. (2018) discuss for NER, POS and sentiment.")
+    p.add_argument("runs", nargs="+", help="run directories of tag or classify recipes with ELMo")
+    p.add_argument("--out", default="elmo_layer_weights.png", help="PNG file to write")
+    p.set_defaults(handler=cmd_elmo_weights)

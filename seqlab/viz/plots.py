@@ -229,3 +229,24 @@ def plot_pr_curve(precision: Sequence[float], recall: Sequence[float], path: str
     ax.legend(loc="lower left", fontsize=9)
     ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_layer_weights(weights: dict[str, Sequence[float]], path: str | Path, *,
+                       title: str = "ELMo: how much each biLM layer counts, per task") -> plt.Figure:
+    """Grouped bars: for each run (task), its softmax-normalised layer weights s_0 (token layer) .. s_L."""
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 * len(weights) + 2), 3.4))
+    n_layers = max(len(w) for w in weights.values())
+    width = 0.8 / n_layers
+    x = np.arange(len(weights))
+    for j in range(n_layers):
+        heights = [w[j] if j < len(w) else 0.0 for w in weights.values()]
+        label = "s_0 (token layer)" if j == 0 else f"s_{j} (biLSTM layer {j})"
+        bars = ax.bar(x + (j - (n_layers - 1) / 2) * width, heights, width, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.axhline(1 / n_layers, color="grey", lw=0.8, ls="--", label="even mix")
+    ax.set_xticks(x, list(weights))
+    ax.set_ylabel("weight s_j")
+    ax.set_ylim(0, 1)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
+    return _save(fig, path)
