@@ -11,6 +11,7 @@
     python benchmarks/run.py bert            # MiniLM: sentence embeddings vs sentence-transformers, fine-tuning vs HF
     python benchmarks/run.py word2vec        # word2vec skip-gram vs gensim: words/s and analogy / similarity scores
     python benchmarks/run.py xl              # Transformer-XL evaluation with memory vs the vanilla sliding window
+    python benchmarks/run.py elmo            # ELMo biLM training: fast path vs reference path vs bare nn.LSTM
     python benchmarks/run.py --quick         # small sizes, seconds each: a CI check, not numbers to report
 
 Every benchmark first checks that ours and its reference agree (logits, tokens cached = uncached, matrices,
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bert_vs_hf
 import bow_vs_sklearn
 import decoding_speed
+import elmo_speed
 import gpt_vs_hf
 import lstm_vs_torch
 import trainer_overhead
@@ -46,7 +48,7 @@ import xl_eval_speed
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
               "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
               "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run, "bert": bert_vs_hf.run,
-              "word2vec": word2vec_vs_gensim.run, "xl": xl_eval_speed.run}
+              "word2vec": word2vec_vs_gensim.run, "xl": xl_eval_speed.run, "elmo": elmo_speed.run}
 
 
 def machine() -> dict:

@@ -1,6 +1,6 @@
 """Shared building blocks: attention scores, multi-head attention, masks, packed (padding-free) batches, positions,
 relative positions, caches, the segment memory, layers, CRF, recurrent cells and layers, sparse (bag-of-words) layers,
-the adaptive softmax."""
+the adaptive softmax, the character CNN, highway layers and ELMo's scalar mix."""
 
 from seqlab.nn.adaptive import AdaptiveSoftmax
 from seqlab.nn.attention import (
@@ -15,6 +15,7 @@ from seqlab.nn.attention import (
     scaled_dot_product_attention,
 )
 from seqlab.nn.cache import KVCache
+from seqlab.nn.charcnn import CharCNN, Highway, ScalarMix
 from seqlab.nn.crf import CRF
 from seqlab.nn.layers import (
     ACTIVATIONS,
@@ -39,10 +40,10 @@ from seqlab.nn.relative import RelativePositionScores, rel_shift, relative_sinus
 from seqlab.nn.sparse import SparseLinear, bow_matmul
 
 __all__ = [
-    "ACTIVATIONS", "CELLS", "CRF", "AdaptiveSoftmax", "AdditiveScore", "Attention", "ContentScore",
+    "ACTIVATIONS", "CELLS", "CRF", "AdaptiveSoftmax", "AdditiveScore", "Attention", "CharCNN", "ContentScore",
     "CrossAttentionLayer", "DecoderLayer", "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell",
-    "GeneralScore", "KVCache", "LSTMCell", "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore",
-    "MultiHeadAttention", "Packing", "Recurrent", "RelativePositionScores", "Residual", "ScaledDotScore",
+    "GeneralScore", "Highway", "KVCache", "LSTMCell", "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore",
+    "MultiHeadAttention", "Packing", "Recurrent", "RelativePositionScores", "Residual", "ScalarMix", "ScaledDotScore",
     "ScaledEmbedding", "SegmentMemory", "SelfAttentionLayer", "SinusoidalPositionalEncoding", "SparseLinear",
     "bow_matmul", "causal_mask", "last_hidden", "lengths_mask", "padding_mask", "rel_shift", "relative_sinusoids",
     "resolve_causal", "scaled_dot_product_attention", "sinusoidal_table"
