@@ -14,9 +14,9 @@ from seqlab.models.elmo import (
     ElmoConfig,
     ElmoFeatures,
     char_ids,
+    encode_sentences,
     nearest_contexts,
     reverse_padded,
-    sentences_chars,
     vectors_in_context,
 )
 from seqlab.nn.charcnn import CharCNN, Highway, ScalarMix
@@ -134,25 +134,25 @@ def test_each_direction_sees_only_its_side():
     P = model.config.proj_size
     a = [["the", "team", "will", "play", "football"]]
     b = [["the", "actors", "will", "play", "hamlet"]]  # word 1 differs (before "play"), word 4 (after)
-    la, lb = (model.layers(*sentences_chars(s)) for s in (a, b))
+    la, lb = (model.layers(*encode_sentences(s)) for s in (a, b))
     t = 3  # "play"
     torch.testing.assert_close(la[0, 0, t], lb[0, 0, t])  # the token layer: no context at all
     for k in (1, 2):
         assert not torch.allclose(la[k, 0, t, :P], lb[k, 0, t, :P])  # forward: "team" vs "actors" before
         assert not torch.allclose(la[k, 0, t, P:], lb[k, 0, t, P:])  # backward: "football" vs "hamlet" after
-        torch.testing.assert_close(la[k, 0, 2, P:], la[k, 0, 2, P:])
+        torch.testing.assert_close(la[k, 0, 0, :P], lb[k, 0, 0, :P])  # "the": the same left context
     c = [["the", "team", "will", "play", "hamlet"]]  # same left side as a: forward equal up to "play"
-    lc = model.layers(*sentences_chars(c))
+    lc = model.layers(*encode_sentences(c))
     torch.testing.assert_close(la[1:, 0, : t + 1, :P], lc[1:, 0, : t + 1, :P])
     d = [["the", "actors", "will", "play", "football"]]  # same right side as a: backward equal from "play" on
-    ld = model.layers(*sentences_chars(d))
+    ld = model.layers(*encode_sentences(d))
     torch.testing.assert_close(la[1:, 0, t - 1 :, P:], ld[1:, 0, t - 1 :, P:])
 
 
 def test_layers_read_the_sentence_between_boundaries_like_the_stream():
     model = tiny_bilm()
     sentence = ["the", "team", "will", "play"]
-    layers = model.layers(*sentences_chars([sentence]))  # (3, 1, 4, 2P)
+    layers = model.layers(*encode_sentences([sentence]))  # (3, 1, 4, 2P)
     stream = ids(BOUNDARY, *sentence, BOUNDARY)  # how the training stream holds a line
     outputs, _ = model.forward_lm(model.embed_ids(stream))
     backward, _ = model.backward_lm(model.embed_ids(stream.flip(1)))
@@ -165,8 +165,8 @@ def test_layers_read_the_sentence_between_boundaries_like_the_stream():
 def test_layers_do_not_depend_on_the_batch_or_its_padding(fast):
     model = tiny_bilm(fast=fast)
     short, long = ["play", "football"], ["the", "actors", "will", "play", "hamlet", "on", "stage", "."]
-    alone = model.layers(*sentences_chars([short]))
-    together = model.layers(*sentences_chars([long, short]))
+    alone = model.layers(*encode_sentences([short]))
+    together = model.layers(*encode_sentences([long, short]))
     torch.testing.assert_close(together[:, 1, :2], alone[:, 0], atol=1e-6, rtol=1e-5)
     assert together[:, 1, 2:].abs().sum() == 0  # padded words: zeros
 
@@ -177,7 +177,7 @@ def test_fast_path_equals_the_reference_path():
     window = ids("the", "team", "will", "play", "football", ".", "the", "team")
     assert torch.isclose(fast.loss(window[:, :-1], window[:, 1:]), reference.loss(window[:, :-1], window[:, 1:]),
                          atol=1e-6)
-    chars, mask = sentences_chars([["the", "team", "plays"], ["actors", "play", "hamlet", "on", "stage"]])
+    chars, mask = encode_sentences([["the", "team", "plays"], ["actors", "play", "hamlet", "on", "stage"]])
     torch.testing.assert_close(fast.layers(chars, mask), reference.layers(chars, mask), atol=1e-5, rtol=1e-5)
 
 
@@ -196,23 +196,59 @@ def test_generation_state_carries_the_forward_lm():
 
 def test_features_are_cached_per_sentence_and_mixed(monkeypatch):
     bilm = tiny_bilm()
-    features = ElmoFeatures(BiLM.from_config(bilm.config, head=False))
-    features.bilm.load_state_dict({k: v for k, v in bilm.state_dict().items()
-                                   if not k.startswith("head.") and k != "word_chars"} |
-                                  {"word_chars": features.bilm.word_chars})
-    chars, mask = sentences_chars([["the", "team"], ["actors", "play", "hamlet"]])
+    features = ElmoFeatures.from_bilm(bilm)
+    assert features.bilm.head is None
+    chars, mask = encode_sentences([["the", "team"], ["actors", "play", "hamlet"]])
     calls = []
     layers = features.bilm.layers
     monkeypatch.setattr(features.bilm, "layers", lambda c, m: calls.append(len(c)) or layers(c, m))
     first = features(chars, mask)
     torch.testing.assert_close(first, bilm.layers(chars, mask).mean(0))  # the initial mix: the mean, gamma 1
-    chars2, mask2 = sentences_chars([["actors", "play", "hamlet"], ["the", "team", "will"]])  # one seen, other width
+    # the seen sentence again, now in a batch padded wider (a longer word) and longer (a longer sentence)
+    chars2, mask2 = encode_sentences([["the", "footballers", "will", "play", "hamlet"], ["actors", "play", "hamlet"]])
+    assert chars2.shape[1:] != chars.shape[1:]
     second = features(chars2, mask2)
     assert calls == [2, 1]  # only the new sentence was read
-    torch.testing.assert_close(second[0], first[1])
+    torch.testing.assert_close(second[1, :3], first[1])
+    torch.testing.assert_close(second, bilm.layers(chars2, mask2).mean(0))  # cached = computed
     features.train()
     assert not features.bilm.training and not any(p.requires_grad for p in features.bilm.parameters())
     assert all(p.requires_grad for p in features.mix.parameters())
+
+
+def test_cache_drops_the_least_recently_used_sentences():
+    features = ElmoFeatures.from_bilm(tiny_bilm())
+    features.cache_tokens = 5
+    for sentence in (["the", "team"], ["actors", "play"], ["on", "stage"]):
+        features(*encode_sentences([sentence]))
+    assert len(features.cache) == 2 and features.cached_tokens == 4  # the first one is gone
+
+
+def test_features_are_fp32_under_autocast():
+    bilm = tiny_bilm()
+    features = ElmoFeatures.from_bilm(bilm)
+    chars, mask = encode_sentences([["the", "team", "will"], ["actors"]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        layers = features.frozen_layers(chars, mask)
+        mixed = features(chars, mask)
+    assert layers.dtype == torch.float32 and mixed.shape == (2, 3, 2 * bilm.config.proj_size)
+    torch.testing.assert_close(layers, bilm.layers(chars, mask))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the biLM itself under autocast: bf16 throughout
+        assert torch.isfinite(bilm.layers(chars, mask).float()).all()
+
+
+def test_stream_losses_are_each_direction_reading_its_way():
+    from seqlab.tasks.lm import bilm_losses
+
+    model = tiny_bilm()
+    words = ["the", "team", "will", "play", "football", ".", "<eos>", "actors", "play", "hamlet"]
+    stream = torch.tensor([WORDS.index(w) for w in words])
+    forward, backward, count = bilm_losses(model, stream, rows=1, seq_len=4)
+    fwd, _ = model.direction_nll(0, stream[None, :-1], stream[None, 1:])
+    bwd, _ = model.direction_nll(1, stream.flip(0)[None, :-1], stream.flip(0)[None, 1:])
+    assert count == len(stream) - 1
+    assert math.isclose(forward, fwd.sum().item(), rel_tol=1e-5) and math.isclose(backward, bwd.sum().item(),
+                                                                                  rel_tol=1e-5)
 
 
 def test_two_senses_of_a_word_get_different_nearest_contexts():

@@ -403,8 +403,8 @@ class ElmoConfig:
         self.filters = [tuple(f) for f in self.filters]
         if not self.filters or any(w < 1 or n < 1 for w, n in self.filters):
             raise ValueError(f"filters must be (width, count) pairs of positive numbers, got {self.filters}")
-        if self.max_chars < 3 or self.proj_size < 1 or self.hidden_size <= self.proj_size or self.num_layers < 1:
-            raise ValueError("max_chars must be at least 3, num_layers at least 1, and 0 < proj_size < hidden_size")
+        if not 3 <= self.max_chars <= 1000 or self.num_layers < 1 or not 0 < self.proj_size < self.hidden_size:
+            raise ValueError("max_chars must lie in [3, 1000], num_layers >= 1 and 0 < proj_size < hidden_size")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must lie in [0, 1), got {self.dropout}")
         _check_cutoffs(self.adaptive_cutoffs, self.vocab_size)
@@ -416,7 +416,8 @@ class ElmoFeaturesConfig:
     learns (``seqlab.models.elmo.ElmoFeatures``), concatenated to the word embeddings."""
 
     bilm: str = ""  # the run directory of a trained biLM (task lm, model_type elmo); "": no ELMo vectors
-    model: ElmoConfig = field(default_factory=ElmoConfig)  # the biLM's config, read from that run at training
+    model: ElmoConfig = field(default_factory=ElmoConfig)  # the biLM's config: copied from that run (any value set
+    # here is replaced), so the downstream run is self-contained
 
     @property
     def enabled(self) -> bool:

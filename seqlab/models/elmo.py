@@ -18,6 +18,7 @@ Shapes:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,6 +60,11 @@ def sentence_chars(sentences: Sequence[Sequence[Sequence[int]]]) -> torch.Tensor
     return out
 
 
+def word_mask(lengths: torch.Tensor, T: int) -> torch.Tensor:
+    """(B,) lengths -> (B, T) True at each sentence's words."""
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Each row's first lengths[b] steps in reverse order, padding left in place: x (B, T, ...) -> (B, T, ...)."""
     T = x.size(1)
@@ -68,7 +74,7 @@ def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
 
 
-class TokenEncoder(nn.Module):
+class CharWordEncoder(nn.Module):
     """Word bytes (N, W) -> character CNN -> highway -> projection -> the token layer (N, P)."""
 
     def __init__(self, cfg: ElmoConfig):
@@ -112,7 +118,7 @@ class BiLM(nn.Module):
     def __init__(self, cfg: ElmoConfig, *, head: bool = True):
         super().__init__()
         self.config = cfg
-        self.tokens = TokenEncoder(cfg)
+        self.tokens = CharWordEncoder(cfg)
         self.forward_lm, self.backward_lm = LMStack(cfg), LMStack(cfg)
         self.dropout = nn.Dropout(cfg.dropout)
         # A feature extractor (``head=False``) needs no softmax: the words it reads are spelled out.
@@ -187,9 +193,10 @@ class BiLM(nn.Module):
         training stream's lines are; padded words get zeros."""
         lengths = mask.sum(1).cpu()  # (B,)
         wrapped, wrapped_lengths = self._wrap(chars, lengths)  # (B, T + 2, W'), (B,)
-        real = torch.arange(wrapped.size(1))[None, :] < wrapped_lengths[:, None]  # (B, T + 2)
-        x = torch.zeros(*wrapped.shape[:2], self.config.proj_size, device=chars.device)  # (B, T + 2, P)
-        x[real.to(chars.device)] = self.encode_chars(wrapped[real.to(chars.device)])
+        real = word_mask(wrapped_lengths, wrapped.size(1)).to(chars.device)  # (B, T + 2)
+        vectors = self.encode_chars(wrapped[real])  # (N, P)
+        x = vectors.new_zeros(*wrapped.shape[:2], vectors.size(-1))  # (B, T + 2, P)
+        x[real] = vectors
         forward, _ = self.forward_lm(x, wrapped_lengths)
         backward, _ = self.backward_lm(reverse_padded(x, wrapped_lengths), wrapped_lengths)
         backward = [reverse_padded(h, wrapped_lengths) for h in backward]
@@ -229,34 +236,50 @@ class BiLM(nn.Module):
 
 class ElmoFeatures(nn.Module):
     """ELMo vectors for a downstream task: a frozen biLM's L + 1 layers mixed by the task's ``ScalarMix``:
-    chars (B, T, W), mask (B, T) -> (B, T, 2P). The frozen layers of a sentence are computed once and kept
-    (``cache``), since a task reads its training sentences many times; only the mix is trained."""
+    chars (B, T, W), mask (B, T) -> (B, T, 2P). The frozen layers are computed in fp32 (outside any autocast) and
+    kept per sentence on the CPU, the least recently used dropped beyond ``cache_tokens`` words (0: no cache), since
+    a task reads its training sentences many times; only the mix is trained."""
 
-    def __init__(self, bilm: BiLM, *, cache: bool = True):
+    def __init__(self, bilm: BiLM, *, cache_tokens: int = 1_500_000):
         super().__init__()
         self.bilm = bilm.requires_grad_(False).eval()
         self.mix = ScalarMix(bilm.config.num_layers + 1)
-        self.cache: dict[bytes, torch.Tensor] | None = {} if cache else None
+        self.cache_tokens = cache_tokens
+        self.cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self.cached_tokens = 0
 
     @classmethod
     def from_config(cls, cfg: ElmoConfig) -> ElmoFeatures:
         return cls(BiLM.from_config(cfg, head=False))
 
     @classmethod
+    def from_bilm(cls, bilm: BiLM) -> ElmoFeatures:
+        """A trained biLM's layers (a copy, without its softmax)."""
+        features = cls.from_config(bilm.config)
+        weights = {k: v for k, v in bilm.state_dict().items() if not k.startswith("head.") and k != "word_chars"}
+        features.bilm.load_state_dict(weights | {"word_chars": features.bilm.word_chars})
+        return features
+
+    @classmethod
     def from_run(cls, run_dir: str | Path) -> ElmoFeatures:
         """The biLM of a trained ``model_type: elmo`` language-model run, without its softmax."""
         from seqlab.tasks import check_run_dir, read_run_config
+        from seqlab.tasks.rundir import weights_file
         from seqlab.training import read_tensors
 
         run_dir = check_run_dir(run_dir)
         cfg = read_run_config(run_dir)
         if getattr(cfg, "model_type", None) != "elmo":
             raise SeqlabError(f"{run_dir} is not a biLM run (task {cfg.task}, model_type "
-                             f"{getattr(cfg, 'model_type', None)}): train one with configs/wikitext2_elmo.yaml")
+                              f"{getattr(cfg, 'model_type', None)}): train one with configs/wikitext2_elmo.yaml")
         features = cls.from_config(cfg.elmo)
-        weights = {k: v for k, v in read_tensors(run_dir / "model.safetensors").items()
-                   if not k.startswith("head.") and k != "word_chars"}
-        features.bilm.load_state_dict(weights | {"word_chars": features.bilm.word_chars})
+        path = weights_file(run_dir)
+        weights = {k: v for k, v in read_tensors(path).items() if not k.startswith("head.") and k != "word_chars"}
+        try:
+            features.bilm.load_state_dict(weights | {"word_chars": features.bilm.word_chars})
+        except RuntimeError as err:
+            raise SeqlabError(f"{path}: the biLM's weights do not fit its config.json "
+                              f"({str(err).splitlines()[-1].strip()})") from err
         return features
 
     @property
@@ -273,21 +296,30 @@ class ElmoFeatures(nn.Module):
 
     @torch.no_grad()
     def frozen_layers(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The biLM's layers (L + 1, B, T, 2P), from the cache where a sentence was read before."""
-        if self.cache is None:
-            return self.bilm.layers(chars, mask)
-        lengths = mask.sum(1).tolist()
-        keys = [_sentence_key(chars[b, :n]) for b, n in enumerate(lengths)]
-        missing = [b for b, key in enumerate(keys) if key not in self.cache]
-        if missing:
-            rows = torch.tensor(missing, device=chars.device)
-            computed = self.bilm.layers(chars[rows], mask[rows])  # (L + 1, M, T, 2P)
-            for i, b in enumerate(missing):
-                self.cache[keys[b]] = computed[:, i, : lengths[b]].clone()
-        out = torch.zeros(self.bilm.config.num_layers + 1, *mask.shape, self.output_size, device=chars.device)
-        for b, key in enumerate(keys):
-            out[:, b, : lengths[b]] = self.cache[key]
-        return out
+        """The biLM's layers (L + 1, B, T, 2P), fp32, from the cache where a sentence was read before."""
+        with torch.autocast(chars.device.type, enabled=False):
+            if not self.cache_tokens:
+                return self.bilm.layers(chars, mask)
+            lengths = mask.sum(1).tolist()
+            keys = sentence_keys(chars.cpu(), lengths)
+            missing = [b for b, key in enumerate(keys) if key not in self.cache]
+            if missing:
+                rows = torch.tensor(missing, device=chars.device)
+                computed = self.bilm.layers(chars[rows], mask[rows]).cpu()  # (L + 1, M, T, 2P)
+                for i, b in enumerate(missing):
+                    self._remember(keys[b], computed[:, i, : lengths[b]].clone())
+            out = torch.zeros(self.bilm.config.num_layers + 1, *mask.shape, self.output_size)  # (L + 1, B, T, 2P)
+            for b, key in enumerate(keys):
+                self.cache.move_to_end(key)
+                out[:, b, : lengths[b]] = self.cache[key]
+            return out.to(chars.device)
+
+    def _remember(self, key: bytes, layers: torch.Tensor) -> None:
+        self.cache[key] = layers
+        self.cached_tokens += layers.size(1)
+        while self.cached_tokens > self.cache_tokens and len(self.cache) > 1:
+            _, dropped = self.cache.popitem(last=False)
+            self.cached_tokens -= dropped.size(1)
 
 
 def features_for(cfg: ElmoFeaturesConfig, *, from_bilm: bool) -> ElmoFeatures | None:
@@ -303,20 +335,24 @@ def features_for(cfg: ElmoFeaturesConfig, *, from_bilm: bool) -> ElmoFeatures | 
     return elmo
 
 
-def _sentence_key(chars: torch.Tensor) -> bytes:
-    """A sentence's character ids (T, W) as bytes, whatever padding width its batch had."""
-    width = int((chars != PAD).sum(-1).max()) if chars.numel() else 0
-    return chars[:, :width].to(torch.int16).cpu().numpy().tobytes() + bytes([width])
+def sentence_keys(chars: torch.Tensor, lengths: list[int]) -> list[bytes]:
+    """Each sentence's character ids (CPU, (B, T, W)) as bytes, whatever padding its batch had: its words, each
+    without its padding columns, and its width (so two sentences give the same key only if they are the same)."""
+    keys = []
+    for row, n in zip(chars, lengths, strict=True):
+        words = row[:n]
+        width = int((words != PAD).sum(-1).max()) if n else 0
+        keys.append(words[:, :width].to(torch.int16).numpy().tobytes() + width.to_bytes(4, "little"))
+    return keys
 
 
 # ---- contextual vs static: a word's nearest contexts (Peters et al. 2018, Table 4) ---------------------------
 
 
-def sentences_chars(sentences: Sequence[Sequence[str]], max_chars: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_sentences(sentences: Sequence[Sequence[str]], max_chars: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenised sentences -> their byte ids (B, T, W) and word mask (B, T)."""
     chars = sentence_chars([[char_ids(w, max_chars) for w in s] for s in sentences])
-    lengths = torch.tensor([len(s) for s in sentences])
-    return chars, torch.arange(chars.size(1))[None, :] < lengths[:, None]
+    return chars, word_mask(torch.tensor([len(s) for s in sentences]), chars.size(1))
 
 
 @torch.no_grad()
@@ -324,13 +360,17 @@ def vectors_in_context(bilm: BiLM, sentences: Sequence[Sequence[str]], positions
                        batch_size: int = 64) -> torch.Tensor:
     """The biLM's vector (N, 2P) of the word at positions[i] of sentences[i], from one of its L + 1 layers (0: the
     token layer, which ignores the context; -1: the top LSTM layer)."""
+    was_training, device = bilm.training, bilm.word_chars.device
     bilm.eval()
     out = []
-    for start in range(0, len(sentences), batch_size):
-        chars, mask = sentences_chars(sentences[start : start + batch_size], bilm.config.max_chars)
-        layers = bilm.layers(chars, mask)[layer]  # (B, T, 2P)
-        picked = torch.tensor(positions[start : start + batch_size])
-        out.append(layers[torch.arange(len(picked)), picked])
+    try:
+        for start in range(0, len(sentences), batch_size):
+            chars, mask = encode_sentences(sentences[start : start + batch_size], bilm.config.max_chars)
+            layers = bilm.layers(chars.to(device), mask.to(device))[layer]  # (B, T, 2P)
+            picked = torch.tensor(positions[start : start + batch_size], device=device)
+            out.append(layers[torch.arange(len(picked), device=device), picked].float().cpu())
+    finally:
+        bilm.train(was_training)
     return torch.cat(out)
 
 
@@ -339,6 +379,8 @@ def nearest_contexts(bilm: BiLM, word: str, query: Sequence[str], corpus: Sequen
     """The ``k`` sentences of ``corpus`` whose vector for ``word`` is closest (cosine) to its vector in ``query`` (all
     tokenised; the word's first occurrence counts; each corpus sentence is read within ``window`` words either side
     of it). A static vector is the same in every sentence; these differ with the sense (the paper's "play")."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
     if word not in query:
         raise ValueError(f"{word!r} is not a word of the query sentence: {' '.join(query)!r}")
     found = [(s, s.index(word)) for s in corpus if word in s]
@@ -362,16 +404,18 @@ def load_bilm(run_dir: str | Path) -> BiLM:
     return model
 
 
-def report_layer_weights(model: nn.Module, out_dir: Path, name: str) -> tuple[dict, dict[str, str]]:
-    """A downstream run's ELMo mix for its metrics and report: (metrics, {plot title: file}); empty without ELMo."""
+def report_layer_weights(model: nn.Module, out_dir: Path, name: str, plots: dict[str, str]) -> dict:
+    """A downstream run's ELMo mix: plotted into ``out_dir`` (added to the report's ``plots``) and returned for its
+    metrics; {} without ELMo."""
     mix = layer_weights(model)
     if mix is None:
-        return {}, {}
+        return {}
     from seqlab.viz.plots import plot_layer_weights
 
     plot_layer_weights({name: mix["elmo_layer_weights"]}, out_dir / "elmo_layer_weights.png",
                        title=f"ELMo layer weights learnt by {name} (gamma {mix['elmo_gamma']:.2f})")
-    return mix, {"ELMo layer weights": "elmo_layer_weights.png"}
+    plots["ELMo layer weights"] = "elmo_layer_weights.png"
+    return mix
 
 
 def layer_weights(model: nn.Module) -> dict | None:

@@ -38,9 +38,6 @@ import torch.nn.functional as F
 from torch import _VF, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-# PyTorch's CPU kernel for projected LSTMs is not oneDNN's, and it says so at the first call: not news to a user.
-warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
-
 # A recurrent state: h (L*D, B, H) for Elman/GRU, the pair (h, c) for the LSTM.
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -268,7 +265,7 @@ class Recurrent(nn.Module):
         c = x.new_zeros(self.num_layers * self.num_directions, x.size(0), self.hidden_size)  # (L*D, B, H)
         if self.cell != "lstm":
             return c
-        h = c if not self.proj_size else c.new_zeros(c.size(0), c.size(1), self.proj_size)  # (L*D, B, P)
+        h = c.new_zeros(c.size(0), c.size(1), self.proj_size or self.hidden_size)  # (L*D, B, P or H)
         return h, c
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None, state: State | None = None
@@ -325,6 +322,13 @@ class Recurrent(nn.Module):
         hx = list(state) if self.cell == "lstm" else state
         args = (self._flat_weights(), True, self.num_layers, self.dropout, self.training, self.bidirectional)
         kernel = _FUSED[self.cell]
+        with warnings.catch_warnings():
+            # PyTorch's CPU kernel for projected LSTMs is not oneDNN's, and it says so: not news to a user
+            warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+            return self._run_kernel(kernel, x, lengths, hx, args)
+
+    def _run_kernel(self, kernel, x: torch.Tensor, lengths: torch.Tensor | None, hx, args: tuple
+                    ) -> tuple[torch.Tensor, State]:
         if lengths is None:
             result = kernel(x, hx, *args, True)  # batch_first=True
             output, hidden = result[0], result[1:]

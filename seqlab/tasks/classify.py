@@ -36,6 +36,7 @@ from seqlab.models.bow import (
     SparseBatches,
     csr_rows,
 )
+from seqlab.models.elmo import char_ids, features_for, report_layer_weights, sentence_chars
 from seqlab.models.rnn import RNNClassifier
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
@@ -204,7 +205,7 @@ def _build_rnn(cfg: RunConfig, train: list, n_classes: int) -> tuple[torch.nn.Mo
         encoder = WordPieceEncoder(tokenizer_json, cfg.data.max_tokens, clean=clean)
         cfg.rnn.vocab_size, cfg.rnn.embed_dim = pretrained.shape
     cfg.rnn.n_classes, cfg.rnn.pad_id = n_classes, encoder.pad_id
-    model = RNNClassifier.from_config(cfg.rnn, elmo=_elmo_features(cfg, trained=True))
+    model = RNNClassifier.from_config(cfg.rnn, elmo=features_for(cfg.elmo, from_bilm=True))
     if cfg.data.pretrained_vectors:
         model.pretrained_report = copy_vectors(model.embed, vocab, vectors, _normalizer(cfg), trained=trained,
                                                freeze=cfg.data.freeze_vectors, name=cfg.data.pretrained_vectors)
@@ -238,12 +239,10 @@ def _items(cfg: RunConfig, encoder: TokenEncoder, texts: list[str], labels: list
 def _elmo_words(cfg: RunConfig, encoder: WordEncoder, texts: list[str]) -> list[list[list[int]]]:
     """Each text's words as ELMo reads them: with their case (the word ids may be lower-cased), truncated as the
     ids are, as byte ids."""
-    from seqlab.models.elmo import char_ids
-
     out = []
     for text in texts:
         tokens, looked_up = words(text, False, clean), encoder.words(text)
-        if len(tokens) != len(looked_up):  # lower-casing changed the tokenisation: keep the ids' words
+        if [t.lower() for t in tokens] != looked_up:  # lower-casing changed the tokenisation: keep the ids' words
             tokens = looked_up
         tokens = head_and_tail(tokens, cfg.data.max_tokens) or ["<unk>"]
         out.append([char_ids(t, cfg.elmo.model.max_chars) for t in tokens])
@@ -257,8 +256,6 @@ class ElmoCollator:
     pad_id: int
 
     def __call__(self, batch: list[tuple]) -> dict[str, torch.Tensor]:
-        from seqlab.models.elmo import sentence_chars
-
         out = ClassificationCollator(self.pad_id)([(ids, label) for ids, label, _ in batch])
         return out | {"elmo_chars": sentence_chars([chars for *_, chars in batch])}
 
@@ -267,16 +264,8 @@ def _collator(cfg: RunConfig, encoder: TokenEncoder) -> Callable[[list], dict]:
     return ElmoCollator(encoder.pad_id) if cfg.elmo.enabled else ClassificationCollator(encoder.pad_id)
 
 
-def _elmo_features(cfg: RunConfig, *, trained: bool) -> torch.nn.Module | None:
-    if cfg.elmo.enabled and cfg.data.embeddings != "learned":
-        raise SeqlabError("elmo.bilm reads the words themselves: use data.embeddings=learned")
-    from seqlab.models.elmo import features_for
-
-    return features_for(cfg.elmo, from_bilm=trained)
-
-
 def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict, n_classes: int) -> tuple[torch.nn.Module, TokenEncoder]:
-    model = RNNClassifier.from_config(cfg.rnn, elmo=_elmo_features(cfg, trained=False))
+    model = RNNClassifier.from_config(cfg.rnn, elmo=features_for(cfg.elmo, from_bilm=False))
     load_weights(model, run_dir / "model.safetensors")
     if data.get("type") == "wordpiece":
         tokenizer = read_run_text(run_dir, data["tokenizer"])
@@ -406,10 +395,6 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     history_path = run_dir / "history.json"
     if history_path.is_file() and out_dir == run_dir:
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
-    if cfg.elmo.enabled:
-        from seqlab.models.elmo import report_layer_weights
-
-        mix, plots = report_layer_weights(predictor.model, out_dir, cfg.data.dataset)
-        metrics |= mix
-        parts.plots |= plots
+    if isinstance(predictor.model, torch.nn.Module):
+        metrics |= report_layer_weights(predictor.model, out_dir, cfg.data.dataset, parts.plots)
     return {"split": split, "dataset": cfg.data.dataset, **metrics}, parts

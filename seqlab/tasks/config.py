@@ -95,6 +95,8 @@ class ClassifyRunConfig:
             raise ValueError(f"model_type must be one of {', '.join(MODEL_TYPES)}, got {self.model_type!r}")
         if self.elmo.enabled and self.model_type != "rnn":
             raise ValueError(f"elmo.bilm adds ELMo vectors to the rnn model; model_type {self.model_type} has none")
+        if self.elmo.enabled and self.data.embeddings != "learned":
+            raise ValueError("elmo.bilm joins ELMo vectors to word embeddings: use data.embeddings=learned")
         if self.model_type == "bert" and self.data.max_tokens > self.bert.model.max_positions:
             raise ValueError(f"data.max_tokens={self.data.max_tokens} exceeds BERT's "
                              f"{self.bert.model.max_positions} positions")
@@ -226,6 +228,9 @@ class LMRunConfig:
         if self.model_type == "gpt" and self.data.train_order == "stream":
             raise ValueError("data.train_order=stream carries a state from batch to batch: an rnn's or an xl's; "
                              "a gpt has none (use random)")
+        if self.model_type == "elmo" and self.data.level != "word":
+            raise ValueError(f"an elmo biLM reads words (its downstream tasks give it words, spelled out): use "
+                             f"wikitext-2 at the word level, not {self.data.dataset} at the {self.data.level} level")
         if self.model_type == "elmo" and self.data.train_order != "random":
             raise ValueError("an elmo biLM trains on random windows (data.train_order=random): its backward LM "
                              "cannot carry a state forward through the stream")

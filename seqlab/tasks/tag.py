@@ -31,6 +31,7 @@ from seqlab.data.collate import EpochSeeded, TaggingCollator, pad_sequences, pad
 from seqlab.errors import SeqlabError
 from seqlab.io import atomic_write_text, write_json
 from seqlab.metrics import SpanF1, token_accuracy
+from seqlab.models.elmo import char_ids, features_for, report_layer_weights, sentence_chars
 from seqlab.models.rnn import RNNTagger
 from seqlab.report import ReportParts, classification_report_files
 from seqlab.tasks.common import (
@@ -123,8 +124,6 @@ class TagEncoder(TagSet):
         return [self.chars.encode(t[: self.cfg.max_word_chars]) or [self.chars.unk_id] for t in tokens]
 
     def item(self, tokens: list[str], tag_ids: list[int]) -> TagItem:
-        from seqlab.models.elmo import char_ids
-
         elmo = [char_ids(t, self.elmo_chars) for t in tokens] if self.elmo_chars else None
         return TagItem(self.word_ids(tokens), self.char_ids(tokens) if self.chars else None,
                        [casing(t) for t in tokens] if self.case else None, tag_ids, elmo)
@@ -223,8 +222,6 @@ class TagCollator:
                     chars[b, t, : len(word)] = torch.tensor(word)
             out["chars"] = chars
         if batch[0].elmo is not None:
-            from seqlab.models.elmo import sentence_chars
-
             out["elmo_chars"] = sentence_chars([item.elmo for item in batch])
         return out
 
@@ -303,7 +300,7 @@ def _scores(cfg: TagData, predictions: list[list[str]], references: list[list[st
 
 
 def _build_rnn(cfg: RunConfig, train: list[Sentence]) -> tuple[torch.nn.Module, TagEncoder, Any]:
-    elmo = _elmo_features(cfg, trained=True)
+    elmo = features_for(cfg.elmo, from_bilm=True)
     encoder = TagEncoder.build(train, cfg.data, char_features=cfg.model.char_vocab_size != 0,
                                case=cfg.model.case_embed_dim > 0, elmo_chars=_elmo_chars(cfg))
     normalize = functools.partial(TagEncoder._word, cfg=cfg.data)  # a vectors file's word as the lookup reads it
@@ -340,18 +337,12 @@ def _bucketed(cfg: RunConfig, encoder: TagEncoder | WordPieceTagEncoder, sentenc
                            cfg.train.seed)
 
 
-def _elmo_features(cfg: RunConfig, *, trained: bool) -> torch.nn.Module | None:
-    from seqlab.models.elmo import features_for
-
-    return features_for(cfg.elmo, from_bilm=trained)
-
-
 def _elmo_chars(cfg: RunConfig) -> int:
     return cfg.elmo.model.max_chars if cfg.elmo.enabled else 0
 
 
 def _load_rnn(run_dir: Path, cfg: RunConfig, data: dict) -> tuple[torch.nn.Module, TagEncoder]:
-    model = RNNTagger.from_config(cfg.model, elmo=_elmo_features(cfg, trained=False))
+    model = RNNTagger.from_config(cfg.model, elmo=features_for(cfg.elmo, from_bilm=False))
     load_weights(model, run_dir / "model.safetensors")
     return model, TagEncoder.from_dict(data, cfg.data, case=cfg.model.case_embed_dim > 0,
                                        elmo_chars=_elmo_chars(cfg))
@@ -501,10 +492,5 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
     parts.examples, parts.examples_title = errors[:8], f"First sentences with errors ({len(errors)} in all)"
     if (run_dir / "history.json").is_file() and out_dir == run_dir:
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
-    if cfg.elmo.enabled:
-        from seqlab.models.elmo import report_layer_weights
-
-        mix, plots = report_layer_weights(tagger.model, out_dir, f"{cfg.data.dataset} {cfg.data.tag_field}")
-        metrics |= mix
-        parts.plots |= plots
+    metrics |= report_layer_weights(tagger.model, out_dir, f"{cfg.data.dataset} {cfg.data.tag_field}", parts.plots)
     return metrics, parts

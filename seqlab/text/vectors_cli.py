@@ -95,6 +95,8 @@ def cmd_contexts(args: argparse.Namespace) -> None:
         near = neighbours(model_vectors, [args.word], topn=args.k)[args.word]
         print(f"static vector ({args.static}): the nearest words to {args.word!r}, the same in every sentence:\n  "
               + ", ".join(f"{w} {score:.2f}" for w, score in near))
+    if args.k < 1 or args.max_sentences < 1:
+        raise SeqlabError(f"-k and --max-sentences must be at least 1, got {args.k} and {args.max_sentences}")
     queries = [word_tokenize(sentence) for sentence in args.sentence]
     for sentence, query in zip(args.sentence, queries, strict=True):
         if args.word not in query:
