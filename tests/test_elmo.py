@@ -275,3 +275,28 @@ def test_two_senses_of_a_word_get_different_nearest_contexts():
         nearest_contexts(model, "play", ["the", "team"], corpus)
     with pytest.raises(ValueError, match="no sentence of the corpus"):
         nearest_contexts(model, "play", sports[0], [["the", "team"]])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_projected_lstm_uses_flat_weights_and_matches(recwarn):
+    ours = Recurrent("lstm", 5, 8, num_layers=2, bidirectional=True, proj_size=3).cuda()
+    ref = torch.nn.LSTM(5, 8, num_layers=2, bidirectional=True, proj_size=3, batch_first=True).cuda()
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(4, 6, 5, device="cuda")
+    out, _ = ours(x)
+    assert not [w for w in recwarn if "contiguous chunk" in str(w.message)]  # flatten_parameters ran
+    torch.testing.assert_close(out, ref(x)[0], atol=1e-5, rtol=1e-5)
+    ours.fast = False
+    torch.testing.assert_close(ours(x)[0], out, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_features_and_contexts():
+    bilm = tiny_bilm().cuda()
+    features = ElmoFeatures.from_bilm(bilm).cuda()
+    chars, mask = encode_sentences([["the", "team", "will"], ["actors"]])
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        mixed = features(chars.cuda(), mask.cuda())
+    assert mixed.device.type == "cuda" and mixed.dtype == torch.float32
+    best = nearest_contexts(bilm, "play", ["the", "team", "will", "play"], [["actors", "play", "hamlet"]], k=1)
+    assert best[0][1] == ["actors", "play", "hamlet"]

@@ -14,6 +14,7 @@ the same count whatever the tokeniser), Tiny Shakespeare bits per character.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
@@ -152,13 +153,16 @@ def _device(model: nn.Module) -> torch.device:
 
 
 @torch.no_grad()
-def stream_loss(model: RNNLanguageModel, stream: torch.Tensor, rows: int, seq_len: int) -> tuple[float, int]:
-    """Summed next-token loss (nats) and the number of tokens scored, the recurrent state carried across windows."""
+def stream_loss(model: nn.Module, stream: torch.Tensor, rows: int, seq_len: int,
+                nll: Callable[..., tuple[torch.Tensor, object]] | None = None) -> tuple[float, int]:
+    """Summed next-token loss (nats) and the number of tokens scored, the recurrent state carried across windows.
+    ``nll(inputs, targets, state) -> (nll, state)`` is the model's ``nll`` unless given."""
     device = _device(model)
+    nll = nll or model.nll
     state, total, count = None, 0.0, 0
     for inputs, targets in stream_batches(stream, rows, seq_len):
-        nll, state = model.nll(inputs.to(device), targets.to(device), state)
-        total, count = total + nll.sum().item(), count + targets.numel()
+        losses, state = nll(inputs.to(device), targets.to(device), state)
+        total, count = total + losses.sum().item(), count + targets.numel()
     return total, count
 
 
@@ -215,19 +219,12 @@ def segment_loss(model: TransformerXL, stream: torch.Tensor, rows: int, seq_len:
     return total, count
 
 
-@torch.no_grad()
 def bilm_losses(model: BiLM, stream: torch.Tensor, rows: int, seq_len: int) -> tuple[float, float, int]:
     """The forward and the backward LM's summed losses (nats) and the tokens each scored: the forward LM reads the
     stream as a recurrent LM does, its state carried across windows; the backward LM reads it reversed."""
-    device = _device(model)
-    totals = []
-    for direction, text in enumerate([stream, stream.flip(0)]):
-        state, total, count = None, 0.0, 0
-        for inputs, targets in stream_batches(text, rows, seq_len):
-            nll, state = model.direction_nll(direction, inputs.to(device), targets.to(device), state)
-            total, count = total + nll.sum().item(), count + targets.numel()
-        totals.append(total)
-    return totals[0], totals[1], count
+    forward, count = stream_loss(model, stream, rows, seq_len, nll=functools.partial(model.direction_nll, 0))
+    backward, _ = stream_loss(model, stream.flip(0), rows, seq_len, nll=functools.partial(model.direction_nll, 1))
+    return forward, backward, count
 
 
 def split_loss(model: nn.Module, ids: torch.Tensor, cfg: RunConfig, *, stride: int | None = None
