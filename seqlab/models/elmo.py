@@ -256,8 +256,7 @@ class ElmoFeatures(nn.Module):
     def from_bilm(cls, bilm: BiLM) -> ElmoFeatures:
         """A trained biLM's layers (a copy, without its softmax)."""
         features = cls.from_config(bilm.config)
-        weights = {k: v for k, v in bilm.state_dict().items() if not k.startswith("head.") and k != "word_chars"}
-        features.bilm.load_state_dict(weights | {"word_chars": features.bilm.word_chars})
+        features._load_bilm(bilm.state_dict())
         return features
 
     @classmethod
@@ -274,13 +273,17 @@ class ElmoFeatures(nn.Module):
                               f"{getattr(cfg, 'model_type', None)}): train one with configs/wikitext2_elmo.yaml")
         features = cls.from_config(cfg.elmo)
         path = weights_file(run_dir)
-        weights = {k: v for k, v in read_tensors(path).items() if not k.startswith("head.") and k != "word_chars"}
         try:
-            features.bilm.load_state_dict(weights | {"word_chars": features.bilm.word_chars})
+            features._load_bilm(read_tensors(path))
         except RuntimeError as err:
             raise SeqlabError(f"{path}: the biLM's weights do not fit its config.json "
                               f"({str(err).splitlines()[-1].strip()})") from err
         return features
+
+    def _load_bilm(self, state: dict[str, torch.Tensor]) -> None:
+        """A full biLM's weights, less its softmax and word spellings (a feature extractor reads spelled words)."""
+        weights = {k: v for k, v in state.items() if not k.startswith("head.") and k != "word_chars"}
+        self.bilm.load_state_dict(weights | {"word_chars": self.bilm.word_chars})
 
     @property
     def output_size(self) -> int:
