@@ -258,7 +258,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     from seqlab.tasks import load_run as load
 
     batches = _input_batches(args)
+    if getattr(args, "story", None) is not None or getattr(args, "plot", None) is not None:
+        return _answer_questions(args, batches, load)
     predictor = load(args.model_dir)
+    if hasattr(predictor, "read_story"):
+        raise SeqlabError(f"{args.model_dir} answers questions about a story: give it with --story FILE")
     if hasattr(predictor, "translate"):
         _answer_lines(batches, lambda texts: [escape_controls(out) for out in
                                               predictor.translate(texts, beam_size=args.beam, alpha=args.alpha)])
@@ -275,6 +279,29 @@ def cmd_predict(args: argparse.Namespace) -> None:
     else:
         raise SeqlabError(f"{args.model_dir} holds a language model: use seqlab generate {args.model_dir} "
                           "--prompt TEXT")
+
+
+def _answer_questions(args: argparse.Namespace, batches: Iterator[list[tuple[int, str]]],
+                      load: Callable[[str], object]) -> None:
+    """A memory network: each question about the --story, answered with the sentences each hop attended;
+    --plot saves the attention per hop (sentences x hops) of the last question."""
+    if args.story is None:
+        raise SeqlabError("--plot draws a memory network's attention over a story: give the story with --story FILE")
+    predictor = load(args.model_dir)
+    if not hasattr(predictor, "read_story"):
+        raise SeqlabError(f"{args.model_dir} does not read stories: --story needs a memory network (task babi)")
+    story = predictor.read_story(args.story)
+    reading = None
+    for batch in batches:
+        for _, question in batch:
+            if not question.strip():
+                print()
+                continue
+            reading = predictor.answer(story, question)
+            print("\n".join(escape_controls(line) for line in reading.lines()), flush=True)
+    if args.plot and reading is not None:
+        reading.plot(args.plot)
+        print(f"attention per hop: {args.plot}", file=sys.stderr)
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
@@ -413,6 +440,10 @@ def build_parser() -> _Parser:
         p.add_argument("--beam", type=_int_in(1, MAX_BEAM), default=1,
                        help=f"beam size (1 = greedy, at most {MAX_BEAM})")
         p.add_argument("--alpha", type=_float_in(0, 10), default=0.6, help="beam length penalty ((5+|Y|)/6)^alpha")
+        if name == "predict":
+            p.add_argument("--story", help="memory networks: a story file (one sentence per line); the texts are "
+                           "questions about it, answered with the sentences each hop attended")
+            p.add_argument("--plot", help="with --story: save the last question's attention per hop as this PNG")
 
     p = sub.add_parser("generate", help="sample text from a language model",
                        description="Continue a prompt with a trained language model (temperature, top-k and "

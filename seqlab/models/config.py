@@ -424,6 +424,53 @@ class ElmoFeaturesConfig:
         return bool(self.bilm)
 
 
+# ---- end-to-end memory networks (seqlab.models.memnet) -----------------------------------------------
+
+MEMNET_ENCODINGS = ("pe", "bow")
+MEMNET_TYINGS = ("adjacent", "layerwise")
+
+
+@dataclass
+class MemN2NConfig:
+    """MemN2N (Sukhbaatar et al., 2015) as the paper trains it on bAbI: d=20 per task, d=50 joint; 3 hops; position
+    encoding, temporal encoding and random noise; adjacent tying. The preset "nonlinear" is the paper's larger 10k
+    model (d=100, layer-wise tying, a ReLU after each hop)."""
+
+    vocab_size: int = 0  # filled from the data's vocabulary when 0 (answers are words of it: W^T = C_K)
+    dim: int = 20  # d, the embedding width
+    hops: int = 3  # K
+    memory_size: int = 50  # the most recent sentences kept; older ones are dropped
+    encoding: str = "pe"  # pe (position encoding) | bow (bag of words)
+    temporal: bool = True  # a learnt vector per sentence age, T_A(i) and T_C(i)
+    tying: str = "adjacent"  # adjacent (A_{k+1} = C_k, B = A_1, W^T = C_K) | layerwise (one A, one C, u <- H u + o)
+    nonlinear: bool = False  # a ReLU on u after each hop
+    random_noise: float = 0.1  # in training, up to this share of empty memories among the sentences (RN)
+    init_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.encoding not in MEMNET_ENCODINGS:
+            raise ValueError(f"encoding must be one of {', '.join(MEMNET_ENCODINGS)}, got {self.encoding!r}")
+        if self.tying not in MEMNET_TYINGS:
+            raise ValueError(f"tying must be one of {', '.join(MEMNET_TYINGS)}, got {self.tying!r}")
+        if self.dim < 1 or self.hops < 1 or self.memory_size < 1:
+            raise ValueError("dim, hops and memory_size must be at least 1")
+        if not 0 <= self.random_noise < 1 or not self.init_std > 0:
+            raise ValueError("random_noise must lie in [0, 1) and init_std must be positive")
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> MemN2NConfig:
+        if name not in MEMNET_PRESETS:
+            raise ValueError(f"unknown MemN2N preset {name!r} (choose from {', '.join(MEMNET_PRESETS)})")
+        return cls(**{**MEMNET_PRESETS[name], **overrides})
+
+
+MEMNET_PRESETS: dict[str, dict] = {
+    "per-task": dict(dim=20),
+    "joint": dict(dim=50),
+    "nonlinear": dict(dim=100, tying="layerwise", nonlinear=True),
+}
+
+
 # ---- recurrent encoder-decoders (seqlab.models.seq2seq) -----------------------------------------------
 
 ATTENTIONS = ("none", "bahdanau", "dot", "general")

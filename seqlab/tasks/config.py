@@ -18,6 +18,7 @@ from seqlab.models.config import (
     ElmoConfig,
     ElmoFeaturesConfig,
     GPTConfig,
+    MemN2NConfig,
     RNNClassifierConfig,
     RNNLMConfig,
     RNNTaggerConfig,
@@ -476,3 +477,70 @@ class Word2VecRunConfig:
     data: Word2VecData = field(default_factory=Word2VecData)
     model: Word2VecConfig = field(default_factory=Word2VecConfig)
     eval: Word2VecEvalConfig = field(default_factory=Word2VecEvalConfig)
+
+
+# ---- babi: question answering on stories with a memory network ------------------------------------------------------
+
+BABI_SIZES = ("1k", "10k")
+
+
+@dataclass
+class BabiData:
+    """The bAbI tasks trained on: one (per-task training) or several (joint training: one model, one vocabulary).
+    10% of each task's training questions are held out for validation (the linear start and model selection)."""
+
+    tasks: list[int] = field(default_factory=lambda: list(range(1, 21)))
+    size: str = "1k"  # 1k | 10k training questions per task (the test sets are the same)
+    dev_fraction: float = 0.1
+    # 10k only: a task whose 10k training file is missing (qa3 in ../shared/data) trains on its 1k file instead
+    # (said in the run's metrics); false: refuse
+    fallback_to_1k: bool = True
+
+    def __post_init__(self) -> None:
+        self.tasks = [int(t) for t in self.tasks]
+        if not self.tasks or any(not 1 <= t <= 20 for t in self.tasks) or len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks must be distinct bAbI task numbers 1-20, got {self.tasks}")
+        if self.size not in BABI_SIZES:
+            raise ValueError(f"size must be one of {', '.join(BABI_SIZES)}, got {self.size!r}")
+        if not 0 < self.dev_fraction < 1:
+            raise ValueError(f"dev_fraction must lie strictly between 0 and 1, got {self.dev_fraction}")
+
+
+@dataclass
+class MemN2NSchedule:
+    """The paper's schedule in epochs: a linear start (the softmax over the memory removed) that ends when the
+    validation loss stops falling (or after ``linear_start_epochs``), then ``epochs`` epochs with the learning rate
+    halved every ``halve_every`` epochs (per task: 100 and 25; joint: 60 and 15)."""
+
+    epochs: int = 100
+    halve_every: int = 25
+    linear_start: bool = True
+    linear_start_epochs: int = 20  # at most
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.halve_every < 1 or self.linear_start_epochs < 1:
+            raise ValueError("epochs, halve_every and linear_start_epochs must be at least 1")
+
+
+@dataclass
+class BabiRunConfig:
+    task: str = "babi"
+    model_type: str = "memn2n"  # seqlab.tasks.babi.MODELS
+    data: BabiData = field(default_factory=BabiData)
+    model: MemN2NConfig = field(default_factory=MemN2NConfig)
+    schedule: MemN2NSchedule = field(default_factory=MemN2NSchedule)
+    # SGD without momentum, as the paper: its rate 0.005 (with the linear start; 0.01 without) and clipping at norm 40
+    # are for the loss summed over a batch of 32, so 0.005 x 32 = 0.16 and 40 / 32 = 1.25 for the mean loss
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(name="sgd", lr=0.16, momentum=0.0,
+                                                                   schedule="constant", warmup_steps=0))
+    # steps and eval_every are set from the schedule's epochs (an evaluation per epoch)
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=32, clip_grad_norm=1.25,
+                                                                   precision="fp32", log_every=100))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in ("memn2n",):
+            raise ValueError(f"model_type must be memn2n, got {self.model_type!r}")
+        if self.optim.schedule != "constant" or self.optim.warmup_steps:
+            raise ValueError("the babi task sets the learning rate per epoch itself (schedule.halve_every): "
+                             "use optim.schedule=constant and optim.warmup_steps=0")
+        check_early_stopping(self.train, {"error": "min", "loss": "min"}, "babi")

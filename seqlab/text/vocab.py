@@ -149,7 +149,7 @@ class Vocab:
     def encode(self, tokens: Iterable[str], *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
         index = self.index
         ids = [index[tok] if tok in index else self[tok] for tok in tokens]  # the fast path skips __getitem__
-        return [self.bos_id] * add_bos + ids + [self.eos_id] * add_eos
+        return ([self.bos_id] if add_bos else []) + ids + ([self.eos_id] if add_eos else [])  # specials only if asked
 
     def decode(self, ids: Iterable[int], *, skip_specials: bool = True) -> list[str]:
         """Tokens of ids; specials are dropped unless asked for (buckets are kept: they stand for words)."""

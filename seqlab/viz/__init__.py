@@ -11,7 +11,7 @@ from seqlab.lazy import lazy_getattr
 _HOME = {
     "normalize_rows": "plots", "plot_attention": "plots", "plot_attention_heads": "plots",
     "plot_confusion_matrix": "plots",
-    "plot_learning_curve": "plots", "plot_pr_curve": "plots", "plot_roc_curve": "plots",
+    "plot_learning_curve": "plots", "plot_memory_hops": "plots", "plot_pr_curve": "plots", "plot_roc_curve": "plots",
     "gradient_norms": "gradients", "plot_gradient_norms": "gradients",
 }
 

@@ -250,3 +250,25 @@ def plot_layer_weights(weights: dict[str, Sequence[float]], path: str | Path, *,
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper right")
     return _save(fig, path)
+
+
+def plot_memory_hops(weights: np.ndarray, sentences: Sequence[str], path: str | Path, *, question: str = "",
+                     answer: str = "", truth: str | None = None) -> plt.Figure:
+    """A memory network's attention in the style of Sukhbaatar et al. (2015, Fig. 2): the story's sentences as rows,
+    the hops as columns, each cell shaded by the weight the hop gives the sentence (``weights`` (K, M))."""
+    weights = np.asarray(weights, dtype=float)
+    hops, rows = weights.shape
+    fig, ax = plt.subplots(figsize=(3.2 + 0.9 * hops + 0.055 * max((len(s) for s in sentences), default=10),
+                                    1.2 + 0.3 * rows))
+    ax.imshow(weights.T, cmap="Blues", vmin=0, vmax=max(1.0, float(weights.max())), aspect="auto")
+    for k in range(hops):
+        for i in range(rows):
+            w = weights[k, i]
+            ax.text(k, i, f"{w:.2f}", ha="center", va="center", fontsize=7, color="white" if w > 0.6 else "black")
+    ax.set_xticks(range(hops), [f"hop {k + 1}" for k in range(hops)])
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(rows), list(sentences), fontsize=8)
+    said = f"answer: {answer}" + ("" if truth is None else f" (correct: {truth})")
+    ax.set_xlabel(f"{question}\n{said}", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
