@@ -134,7 +134,8 @@ def table(setting: str, done: list[tuple[int | None, int, dict]], tasks: list) -
               "paper_mean_error": PAPER_MEAN[setting], "paper_source": PAPER_SOURCE[setting],
               "paper_failed_tasks": None if paper is None else sum(e > FAILED_ABOVE for e in paper),
               "mean_error_per_seed": [round(m, 2) for m in means],
-              "train_seconds_total": round(sum(seconds), 1), "train_seconds_per_run": round(statistics.mean(seconds), 1),
+              "train_seconds_total": round(sum(seconds), 1),
+              "train_seconds_per_run": round(statistics.mean(seconds), 1),
               "runs": len(done), "fallback_notes": sorted({n for _, _, m in done for n in m.get("fallback_notes", [])})}
     return rows, result
 

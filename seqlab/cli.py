@@ -298,7 +298,7 @@ def _answer_questions(args: argparse.Namespace, batches: Iterator[list[tuple[int
                 print()
                 continue
             reading = predictor.answer(story, question)
-            print("\n".join(escape_controls(line) for line in reading.lines()), flush=True)
+            print("\n".join("\t".join(map(escape_controls, line.split("\t"))) for line in reading.lines()), flush=True)
     if args.plot and reading is not None:
         reading.plot(args.plot)
         print(f"attention per hop: {args.plot}", file=sys.stderr)

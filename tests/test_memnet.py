@@ -115,7 +115,7 @@ def test_lecture_form_u0_zero_gives_uniform_weights_and_the_mean_memory():
     torch.testing.assert_close(p[1], torch.tensor([0.25] * 4 + [0.0] * 2))
     torch.testing.assert_close(o[0], values[0].mean(0))
     torch.testing.assert_close(o[1], values[1, :4].mean(0))
-    o_next, p_next = model.hop(o, keys, values, mask)  # the next hop, queried by what was read, is not uniform
+    _, p_next = model.hop(o, keys, values, mask)  # the next hop, queried by what was read, is not uniform
     assert not torch.allclose(p_next[0], p[0])
 
 

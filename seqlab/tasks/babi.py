@@ -277,8 +277,9 @@ class StoryReader:
         kept = story[dropped:]
         unknown = [w for w in words(question) if w not in self.vocab]
         if unknown:
-            which = "none of the question's words is" if len(unknown) == len(words(question)) else "some words are"
-            warnings.warn(f"{which} in the model's vocabulary: {', '.join(unknown)} (read as unknown)", stacklevel=2)
+            which = ("none of the question's words is in" if len(unknown) == len(words(question))
+                     else "some of the question's words are not in")
+            warnings.warn(f"{which} the model's vocabulary: {', '.join(unknown)} (read as unknown)", stacklevel=2)
         item = encode(BabiQuestion(story=kept, question=question, answer=""), 0, self.vocab, memory_size)
         batch = collate([item])
         device = next(self.model.parameters()).device
