@@ -71,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setting", choices=list(RECIPES), required=True)
     parser.add_argument("--seeds", type=int, default=5, help="runs per setting (per task), the best kept")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
     parser.add_argument("--tasks", default="1-20", help="per-task setting: which tasks, e.g. 1-20 or 1,2,3")
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "babi"))
@@ -79,7 +80,8 @@ def main() -> None:
     args, extra = parser.parse_known_args()  # anything else (--train.max_minutes=...) goes to seqlab train
     recipe, base = RECIPES[args.setting], Path(args.runs_dir) / args.setting
     tasks = _tasks(args.tasks) if args.setting == "1k-per-task" else [None]
-    jobs = [(task, seed) for seed in range(args.seeds) for task in tasks]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(task, seed) for seed in seeds for task in tasks]
     started = time.perf_counter()
 
     def launch(job: tuple[int | None, int]) -> tuple[int | None, int, dict]:
