@@ -158,6 +158,7 @@ def test_the_schedule_ends_the_linear_start_when_validation_stops_falling():
 
     cfg = BabiRunConfig()
     cfg.schedule.epochs, cfg.schedule.halve_every, cfg.schedule.linear_start_epochs = 4, 2, 10
+    cfg.schedule.linear_start_patience = 1
     model, trainer = FakeModel(), FakeTrainer()
     schedule = PaperSchedule(model, cfg)
     assert model.linear

@@ -141,20 +141,21 @@ def score(model: torch.nn.Module, items: list[StoryItem], batch_size: int = 256)
 
 class PaperSchedule(Callback):
     """Sukhbaatar et al.'s schedule, run at each epoch's evaluation: first the linear start (the model without the
-    softmax over the memory) until the validation loss stops falling (or ``linear_start_epochs``), at the initial
-    rate; then ``epochs`` epochs with the rate halved every ``halve_every``; then stop."""
+    softmax over the memory) until the validation loss has not fallen for ``linear_start_patience`` epochs (or after
+    ``linear_start_epochs``), at the initial rate; then ``epochs`` epochs with the rate halved every ``halve_every``; then stop."""
 
     def __init__(self, model: MemN2N, cfg: RunConfig):
         self.model, self.schedule, self.lr = model, cfg.schedule, cfg.optim.lr
-        self.linear_epochs, self.epochs, self.best_loss = 0, 0, math.inf
+        self.linear_epochs, self.epochs, self.best_loss, self.stalled = 0, 0, math.inf, 0
         model.linear = cfg.schedule.linear_start
 
     def on_evaluate(self, trainer: Trainer, metrics: dict) -> None:
         if self.model.linear:
             self.linear_epochs += 1
-            stalled = metrics["loss"] >= self.best_loss
+            self.stalled = self.stalled + 1 if metrics["loss"] >= self.best_loss else 0
             self.best_loss = min(self.best_loss, metrics["loss"])
-            if stalled or self.linear_epochs >= self.schedule.linear_start_epochs:
+            if (self.stalled >= self.schedule.linear_start_patience
+                    or self.linear_epochs >= self.schedule.linear_start_epochs):
                 self.model.linear = False
                 trainer.history.append({"step": trainer.step, "linear_start_ended": self.linear_epochs})
         else:
@@ -171,10 +172,11 @@ class PaperSchedule(Callback):
 
     def state_dict(self) -> dict:
         return {"linear": self.model.linear, "linear_epochs": self.linear_epochs, "epochs": self.epochs,
-                "best_loss": self.best_loss if math.isfinite(self.best_loss) else None}
+                "stalled": self.stalled, "best_loss": self.best_loss if math.isfinite(self.best_loss) else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.model.linear, self.linear_epochs, self.epochs = state["linear"], state["linear_epochs"], state["epochs"]
+        self.stalled = state["stalled"]
         self.best_loss = math.inf if state["best_loss"] is None else state["best_loss"]
 
 

@@ -516,10 +516,11 @@ class MemN2NSchedule:
     halve_every: int = 25
     linear_start: bool = True
     linear_start_epochs: int = 20  # at most
+    linear_start_patience: int = 5  # epochs without a lower validation loss (it is noisy) that end the linear start
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.halve_every < 1 or self.linear_start_epochs < 1:
-            raise ValueError("epochs, halve_every and linear_start_epochs must be at least 1")
+        if min(self.epochs, self.halve_every, self.linear_start_epochs, self.linear_start_patience) < 1:
+            raise ValueError("epochs, halve_every, linear_start_epochs and linear_start_patience must be at least 1")
 
 
 @dataclass
