@@ -60,7 +60,8 @@ def test_predict_answers_with_the_attention_of_each_hop(run, tmp_path, capsys):
     assert len(lines) == 2 * 4  # per question: the answer, then one line per hop
     answer, probability = lines[0].split("\t")
     assert 0 < float(probability) <= 1 and answer
-    assert lines[1].startswith("  hop 1: ") and "Mary" in "".join(lines[1:4])
+    assert [line[:9] for line in lines[1:4]] == ["  hop 1: ", "  hop 2: ", "  hop 3: "]
+    assert all(all(f"[{i}]" in line for i in (1, 2, 3)) for line in lines[1:4])  # every sentence, with its weight
     assert plot.is_file()
 
 
@@ -128,6 +129,20 @@ def test_cli_refusals_are_one_line(run, tmp_path, capsys):
     assert "bad.txt:2" in err and "Traceback" not in err
 
 
+def test_a_model_saved_in_its_linear_start_loads_as_it_was_trained(tmp_path):
+    from seqlab.models.config import MemN2NConfig
+    from seqlab.models.memnet import MemN2N
+    from seqlab.training import load_weights, save_weights
+
+    model = MemN2N(MemN2NConfig(vocab_size=9, dim=4))
+    model.linear = True
+    save_weights(model, tmp_path / "m.safetensors")
+    loaded = MemN2N(MemN2NConfig(vocab_size=9, dim=4))
+    assert not loaded.linear
+    load_weights(loaded, tmp_path / "m.safetensors")
+    assert loaded.linear
+
+
 def test_the_10k_fallback_to_1k_for_a_missing_training_file(data_dir, tmp_path):
     """qa3's 10k training file is missing from the staged data: the run trains on the 1k file and says so."""
     from seqlab.tasks.babi import load_task
@@ -143,6 +158,10 @@ def test_the_10k_fallback_to_1k_for_a_missing_training_file(data_dir, tmp_path):
     assert len(load_task(3, "train", cfg, staged, notes)) == 1000 and "qa3" in notes[0]
     cfg.data.fallback_to_1k = False
     with pytest.raises(SeqlabError):
+        load_task(3, "train", cfg, staged)
+    cfg.data.fallback_to_1k = True
+    (staged / "babi" / "en-10k" / f"{name}_train.txt").write_bytes(b"1 Mary \xff moved.\n")  # damaged: refused
+    with pytest.raises(DataFormatError, match="qa3"):
         load_task(3, "train", cfg, staged)
 
 

@@ -119,13 +119,23 @@ class MemN2N(nn.Module):
                                                                                            else 0))
         self.H = None if adjacent else nn.Linear(cfg.dim, cfg.dim, bias=False)
         self.W = None if adjacent else nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
-        self.linear = False  # the linear start: no softmax over the memory (set by the training loop)
+        # the linear start (no softmax over the memory), set by the training loop: a buffer, so that a model saved
+        # before the softmax came back is loaded, evaluated and restored as it was trained
+        self.register_buffer("linear_start", torch.tensor(False))
         self.reset_parameters()
+
+    @property
+    def linear(self) -> bool:
+        return bool(self.linear_start)
+
+    @linear.setter
+    def linear(self, value: bool) -> None:
+        self.linear_start.fill_(bool(value))
 
     def reset_parameters(self) -> None:
         """N(0, init_std) everywhere, as the paper; the padding word stays 0."""
         for p in self.parameters():
-            nn.init.normal_(p, std=self.cfg.init_std)
+            nn.init.normal_(p, std=self.cfg.init_std)  # (parameters only: the linear-start flag is a buffer)
         with torch.no_grad():
             for table in self.words:
                 table.weight[PAD_ID].zero_()

@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from seqlab.data.collate import BucketBatchSampler
 from seqlab.data.examples import BabiQuestion
+from seqlab.data.formats import DataFormatError
 from seqlab.errors import SeqlabError
 from seqlab.models.memnet import PAD_ID, MemN2N
 from seqlab.report import ReportParts
@@ -68,6 +69,8 @@ def load_task(task: int, split: str, cfg: RunConfig, data_dir: str | Path | None
     note."""
     try:
         return load_split("babi", split, data_dir, task=task, size=cfg.data.size)
+    except DataFormatError:
+        raise  # a damaged file is refused, never replaced
     except SeqlabError as err:
         if not (cfg.data.size == "10k" and split == "train" and cfg.data.fallback_to_1k):
             raise
@@ -142,7 +145,8 @@ def score(model: torch.nn.Module, items: list[StoryItem], batch_size: int = 256)
 class PaperSchedule(Callback):
     """Sukhbaatar et al.'s schedule, run at each epoch's evaluation: first the linear start (the model without the
     softmax over the memory) until the validation loss has not fallen for ``linear_start_patience`` epochs (or after
-    ``linear_start_epochs``), at the initial rate; then ``epochs`` epochs with the rate halved every ``halve_every``; then stop."""
+    ``linear_start_epochs``), at the initial rate; then ``epochs`` epochs with the rate halved every
+    ``halve_every``; then stop."""
 
     def __init__(self, model: MemN2N, cfg: RunConfig):
         self.model, self.schedule, self.lr = model, cfg.schedule, cfg.optim.lr
