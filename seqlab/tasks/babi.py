@@ -274,16 +274,17 @@ class StoryReader:
         story = [s.strip() for s in story if words(s)]
         if not story:
             raise SeqlabError("the story is empty: give at least one sentence")
-        if not words(question):
+        asked = words(question)
+        if not asked:
             raise SeqlabError(f"the question {question!r} has no words")
         dropped = max(0, len(story) - memory_size)
         if dropped:
             warnings.warn(f"the story has {len(story)} sentences, more than the memory holds ({memory_size}): the "
                           f"oldest {dropped} were dropped", stacklevel=2)
         kept = story[dropped:]
-        unknown = [w for w in words(question) if w not in self.vocab]
+        unknown = [w for w in asked if w not in self.vocab]
         if unknown:
-            which = ("none of the question's words is in" if len(unknown) == len(words(question))
+            which = ("none of the question's words is in" if len(unknown) == len(asked)
                      else "some of the question's words are not in")
             warnings.warn(f"{which} the model's vocabulary: {', '.join(unknown)} (read as unknown)", stacklevel=2)
         item = encode(BabiQuestion(story=kept, question=question, answer=""), 0, self.vocab, memory_size)
