@@ -60,5 +60,5 @@ def test_every_task_is_a_typed_entry(name):
 
 
 def test_unknown_task_names_the_known_ones():
-    with pytest.raises(SeqlabError, match="known: babi, classify, dates, lm, mlm, tag, translate, word2vec"):
+    with pytest.raises(SeqlabError, match="known: babi, classify, dates, forecast, image, lm, mlm, series, tag, translate, word2vec"):
         get_task("gpt")

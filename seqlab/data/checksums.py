@@ -206,10 +206,34 @@ CHECKSUMS: dict[str, str] = {
         "d7bce5bc192913fda1474c3c6dc183c2f0926eb9334319051c6b3757ccd45c8c",
     "ucr/ArrowHead/ArrowHead_TRAIN.tsv":
         "04bb9fd2827650d3ec2f384507f083fbd4c3748f919cbace3831f87e0aff06a7",
+    "ucr/Beef/Beef_TEST.tsv":
+        "17cd4d7c06d71d5a6685923e82c222e418746693a02b83e30d11a979a209461f",
+    "ucr/Beef/Beef_TRAIN.tsv":
+        "a62197379ea58236e8b9dea739a821b309ab6782d1521d5e5758cadefe90b3fe",
+    "ucr/CBF/CBF_TEST.tsv":
+        "9485e783f961cbc6343f7da504fd8f6f9502e9000fd379bc60c688ff5d637965",
+    "ucr/CBF/CBF_TRAIN.tsv":
+        "eb25c656d86a28328bca2a3c4bd0dcd54f27546b6a83f84a635cf581a55cead4",
+    "ucr/Coffee/Coffee_TEST.tsv":
+        "07f25cedb9fd819a201e7de6abbdc444695b4b16ee70295010e401f18c38babd",
+    "ucr/Coffee/Coffee_TRAIN.tsv":
+        "a722ab8acd6c18b11b8fa835fbe523fc072e6ce4434b44d7919fa95152d377bf",
     "ucr/ECG200/ECG200_TEST.tsv":
         "c8ac02caf98be23c47c044fde026219301ceaf0b2f97bc107bd0cd96330b867c",
     "ucr/ECG200/ECG200_TRAIN.tsv":
         "bd08b37147ebf205231ad43e02c42dd5c14bc348f4ccc7614f85634c8916bf21",
+    "ucr/ECGFiveDays/ECGFiveDays_TEST.tsv":
+        "bb9706f13954be81bf9b47aa6e8634e94f11fdee93237e3c039d8822eef4439f",
+    "ucr/ECGFiveDays/ECGFiveDays_TRAIN.tsv":
+        "e81cc7d1b974324b432ce50bc6e9dac88e3111ffd46dccd1df1e4863e82022c3",
+    "ucr/Earthquakes/Earthquakes_TEST.tsv":
+        "dc0f183d14e15def2ec5ef3743608c7fea942536733e7bf203b4d03ea55375ce",
+    "ucr/Earthquakes/Earthquakes_TRAIN.tsv":
+        "46dddbb8e1cefc31d419bd377834281f83e1d9746cdd4eb1a5ee63aea18cefbf",
+    "ucr/FaceAll/FaceAll_TEST.tsv":
+        "ae3cc831966b5b28684ca2563813bd550beb8648b3c3737d585b3eca79271d11",
+    "ucr/FaceAll/FaceAll_TRAIN.tsv":
+        "ac1957cc8aac3cfd7951a0d46e7ea1147fd3a23db3eeda2a30484764584a3242",
     "ucr/GunPoint/GunPoint_TEST.tsv":
         "2317fd455fba7d0c79bc6a310d9a1dc494ccc1b88de5aba9e93067a2d326dc2a",
     "ucr/GunPoint/GunPoint_TRAIN.tsv":
@@ -218,10 +242,42 @@ CHECKSUMS: dict[str, str] = {
         "d3aa6b85e11d6bb4ba9e2ccf70c942f97b8027c8f44504b7c3653e9042c6eba8",
     "ucr/ItalyPowerDemand/ItalyPowerDemand_TRAIN.tsv":
         "fab46ef99232ada65773ed89b131954a91ec1da69803159cb1566f320dbaf22e",
+    "ucr/Lightning2/Lightning2_TEST.tsv":
+        "0303f4100f7b728a8782f1a1e97562a4e6b4ec4c24733ac126391630ddc27c3a",
+    "ucr/Lightning2/Lightning2_TRAIN.tsv":
+        "3d83a87ed1f166b6b57fe4201e943499422bb29ca000299b901dd34f1545ac56",
+    "ucr/MoteStrain/MoteStrain_TEST.tsv":
+        "274054773af4248858e904af818b45748374c8d092aa72c001fbc422062cf88f",
+    "ucr/MoteStrain/MoteStrain_TRAIN.tsv":
+        "ebd2f254f42f7399a754fb94cbea230eaa48b21c10fc58fa5dc68eb1cd658633",
     "ucr/OSULeaf/OSULeaf_TEST.tsv":
         "89c846159a1ac5480bcc4e22f01afe0d3a67ef59878c27fca6d3ee9b0da980e9",
     "ucr/OSULeaf/OSULeaf_TRAIN.tsv":
         "04684daa02bc30798ac0bad45f2b48440446b74e7b47ca4626df933a4f88e816",
+    "ucr/Plane/Plane_TEST.tsv":
+        "4bbca4e4355bf5fb56f0609203ca5fa652851770e50accfe8abec3dd82aaeca8",
+    "ucr/Plane/Plane_TRAIN.tsv":
+        "7634899348f59dc7d45f4bedfdca8545610cc0673652b9ab9040d5830db059f5",
+    "ucr/SonyAIBORobotSurface1/SonyAIBORobotSurface1_TEST.tsv":
+        "b65c5401130e362f6c2c26c9afdab8011664875329d48e7e514d445fd0ac932c",
+    "ucr/SonyAIBORobotSurface1/SonyAIBORobotSurface1_TRAIN.tsv":
+        "71487dd296ad3ccd82c07b2f412dad54620464c01737c2936c84f794fdafd3e2",
+    "ucr/Strawberry/Strawberry_TEST.tsv":
+        "6ba0513774dad642f9f6f723f84ec48a13b9419c6b4b6c5480051505c8455561",
+    "ucr/Strawberry/Strawberry_TRAIN.tsv":
+        "b467b8391dcb79d7259e46dbff0d18728e82ea90462f982228b2b5041bb9e79e",
+    "ucr/SyntheticControl/SyntheticControl_TEST.tsv":
+        "cd44464b200820913f928a952af78d512ee3924f6243053d28a6d45c0aacdb76",
+    "ucr/SyntheticControl/SyntheticControl_TRAIN.tsv":
+        "58af636cbd5592bdda45ba638629e40f17c08354aa545a61fd41b92582bdd176",
+    "ucr/Trace/Trace_TEST.tsv":
+        "719d719c25d1fb60ffd39d8d999c9e82927b32c0501150f42014cb2941040e1c",
+    "ucr/Trace/Trace_TRAIN.tsv":
+        "4a47b31e5614c8d304a5f53d5cb4b188892ce1f6459e768b0ae90e8a2b3f03fc",
+    "ucr/TwoLeadECG/TwoLeadECG_TEST.tsv":
+        "18dd890ee9963869e22b137aa4e54736d2b2384251a20ec831f2dc7620be2f3f",
+    "ucr/TwoLeadECG/TwoLeadECG_TRAIN.tsv":
+        "63c29e3f7f0411b729c6c90732cb1c1c08f257a7130b15680f484e82d6ed17a8",
     "ud-english-ewt/en_ewt-ud-dev.conllu":
         "531a54ff90d6ab12201c5a50c3e78e6ddac4de69abc4bce5d275d3cd29efe2b6",
     "ud-english-ewt/en_ewt-ud-test.conllu":

@@ -231,10 +231,15 @@ def _read_ud_ewt(split: str, src: _Source) -> list[UDSentence]:
 
 # --------------------------------------------------------------------------- time series
 
-UCR_LOCAL = ("GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "ECG200")
-UCR_SIZES = {  # (train, test) series, as published in the archive
+UCR_LOCAL = ("GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf", "ACSF1", "ECG200", "Beef", "CBF", "Coffee",
+             "ECGFiveDays", "Earthquakes", "FaceAll", "Lightning2", "MoteStrain", "Plane", "SonyAIBORobotSurface1",
+             "Strawberry", "SyntheticControl", "Trace", "TwoLeadECG")
+UCR_SIZES = {  # (train, test) series, as published in the archive (DataSummary.csv)
     "GunPoint": (50, 150), "ItalyPowerDemand": (67, 1029), "ArrowHead": (36, 175), "OSULeaf": (200, 242),
-    "ACSF1": (100, 100), "ECG200": (100, 100), "FordA": (3601, 1320),
+    "ACSF1": (100, 100), "ECG200": (100, 100), "Beef": (30, 30), "CBF": (30, 900), "Coffee": (28, 28),
+    "ECGFiveDays": (23, 861), "Earthquakes": (322, 139), "FaceAll": (560, 1690), "Lightning2": (60, 61),
+    "MoteStrain": (20, 1252), "Plane": (105, 105), "SonyAIBORobotSurface1": (20, 601), "Strawberry": (613, 370),
+    "SyntheticControl": (300, 300), "Trace": (100, 100), "TwoLeadECG": (23, 1139), "FordA": (3601, 1320),
 }
 
 

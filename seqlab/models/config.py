@@ -602,3 +602,164 @@ class Word2VecConfig:
             raise ValueError("the learning rates must satisfy 0 < min_alpha <= alpha")
         if self.sample < 0 or (self.max_vocab is not None and self.max_vocab < 2):
             raise ValueError("sample must be >= 0 and max_vocab at least 2")
+
+
+# ---- time-series classifiers (seqlab.models.timeseries) ------------------------------------------------
+
+SERIES_POOLS = ("cls", "mean")
+
+
+@dataclass
+class KerasSeriesConfig:
+    """The keras-io example "Timeseries classification with a Transformer model" (FordA), layer for layer: one value
+    per time step, no positions, 4 blocks of (4 heads of size 256, a 1x1-conv feed-forward of width 4), the average
+    taken over the feature axis (Keras' GlobalAveragePooling1D(data_format="channels_first")), so the 500 time steps
+    feed an MLP of 128. ``attention: false`` removes the attention sub-layers (the lab's ablation)."""
+
+    length: int = 0  # T, filled from the data when 0 (the MLP reads one input per time step)
+    features: int = 1
+    n_classes: int = 0  # filled from the data when 0
+    head_size: int = 256
+    heads: int = 4
+    ff_dim: int = 4
+    blocks: int = 4
+    mlp_units: list[int] = field(default_factory=lambda: [128])
+    dropout: float = 0.25
+    mlp_dropout: float = 0.4
+    attention: bool = True
+
+    def __post_init__(self) -> None:
+        if min(self.head_size, self.heads, self.ff_dim, self.features) < 1 or self.blocks < 0:
+            raise ValueError("head_size, heads, ff_dim and features must be at least 1, blocks at least 0")
+        _check_dropouts(self.dropout, self.mlp_dropout)
+
+
+@dataclass
+class SeriesTransformerConfig:
+    """A Transformer for series done right: overlapping patches embedded by a convolution (PatchTST-style), learned
+    positions, a [CLS] token (or mean pooling), pre-norm encoder layers, a linear head."""
+
+    features: int = 1
+    n_classes: int = 0
+    max_len: int = 4096  # time steps the positions cover
+    patch: int = 0  # time steps per patch; 0: from the series' length (about 32 patches, between 2 and 16 steps)
+    stride: int = 0  # 0: patch // 2 (half-overlapping)
+    d_model: int = 64
+    n_heads: int = 4
+    d_ff: int = 128
+    n_layers: int = 3
+    dropout: float = 0.1
+    pool: str = "cls"  # cls | mean
+
+    def __post_init__(self) -> None:
+        if self.pool not in SERIES_POOLS:
+            raise ValueError(f"pool must be one of {', '.join(SERIES_POOLS)}, got {self.pool!r}")
+        if min(self.d_model, self.n_heads, self.d_ff, self.n_layers, self.features, self.max_len) < 1:
+            raise ValueError("d_model, n_heads, d_ff, n_layers, features and max_len must be at least 1")
+        if self.patch < 0 or self.stride < 0:
+            raise ValueError("patch and stride must not be negative (0: chosen from the length)")
+        _check_dropouts(self.dropout)
+
+
+@dataclass
+class ResNet1DConfig:
+    """The residual network of Wang et al. (2017), the strongest of dl-4-tsc's deep baselines: 3 blocks of 3
+    convolutions (kernels 8, 5, 3) with batch norm, a shortcut per block, global average pooling."""
+
+    features: int = 1
+    n_classes: int = 0
+    filters: list[int] = field(default_factory=lambda: [64, 128, 128])
+    kernels: list[int] = field(default_factory=lambda: [8, 5, 3])
+
+    def __post_init__(self) -> None:
+        if not self.filters or min(self.filters) < 1 or not self.kernels or min(self.kernels) < 1:
+            raise ValueError("filters and kernels must be non-empty lists of positive sizes")
+
+
+@dataclass
+class CNNLSTMConfig:
+    """Convolutions that read local shape (each halving the length), then a bidirectional LSTM over the result (the
+    ECG slides' CNN + BiLSTM)."""
+
+    features: int = 1
+    n_classes: int = 0
+    filters: list[int] = field(default_factory=lambda: [32, 64])
+    kernel: int = 7
+    hidden: int = 64
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not self.filters or min(self.filters) < 1 or self.kernel < 1 or self.hidden < 1:
+            raise ValueError("filters, kernel and hidden must be positive")
+        _check_dropouts(self.dropout)
+
+
+@dataclass
+class SeriesLSTMConfig:
+    """An LSTM over (batch, time steps, features) and a linear layer on its last state: the deck's LSTM(32) then
+    Dense(n). ``outputs``: classes (classification) or forecast values (regression)."""
+
+    features: int = 1
+    outputs: int = 0  # filled from the data when 0
+    hidden: int = 32
+    layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.features, self.hidden, self.layers) < 1:
+            raise ValueError("features, hidden and layers must be at least 1")
+        _check_dropouts(self.dropout)
+
+
+def _check_dropouts(*rates: float) -> None:
+    if not all(0 <= r < 1 for r in rates):
+        raise ValueError(f"dropout rates must lie in [0, 1), got {list(rates)}")
+
+
+# ---- Vision Transformer (seqlab.models.vit) -------------------------------------------------------------
+
+
+@dataclass
+class ViTConfig:
+    """"An image is worth 16x16 words" (Dosovitskiy et al., 2021): the image cut into patches, each linearly
+    projected, a [CLS] token, learned positions, pre-norm encoder layers (GELU), a linear head on [CLS]."""
+
+    image_size: list[int] = field(default_factory=lambda: [8, 8])  # height, width
+    channels: int = 1
+    patch_size: int = 2
+    n_classes: int = 0  # filled from the data when 0
+    d_model: int = 64
+    n_heads: int = 4
+    d_ff: int = 128
+    n_layers: int = 4
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.image_size = [int(s) for s in self.image_size]
+        if len(self.image_size) != 2 or min(self.image_size) < 1:
+            raise ValueError(f"image_size is [height, width], got {self.image_size}")
+        if self.patch_size < 1 or any(s % self.patch_size for s in self.image_size):
+            raise ValueError(f"patch_size={self.patch_size} must divide the image size {self.image_size}")
+        if min(self.channels, self.d_model, self.n_heads, self.d_ff, self.n_layers) < 1:
+            raise ValueError("channels, d_model, n_heads, d_ff and n_layers must be at least 1")
+        _check_dropouts(self.dropout)
+
+    @property
+    def n_patches(self) -> int:
+        return (self.image_size[0] // self.patch_size) * (self.image_size[1] // self.patch_size)
+
+
+@dataclass
+class SmallCNNConfig:
+    """The baseline beside the ViT: two 3x3 conv + batch norm + ReLU + 2x2 max-pool stages, then a linear head."""
+
+    channels: int = 1
+    n_classes: int = 0
+    filters: list[int] = field(default_factory=lambda: [32, 64])
+    dropout: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not self.filters or min(self.filters) < 1:
+            raise ValueError("filters must be a non-empty list of positive sizes")
+        _check_dropouts(self.dropout)

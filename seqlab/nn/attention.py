@@ -185,14 +185,18 @@ class MultiHeadAttention(nn.Module):
     (N, D): the projections skip the padding, the scores are computed padded.
     """
 
-    def __init__(self, d_model: int, n_heads: int, *, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, n_heads: int, *, dropout: float = 0.0, bias: bool = True,
+                 head_dim: int | None = None):
         super().__init__()
-        if d_model % n_heads:
+        if head_dim is None and d_model % n_heads:
             raise ValueError(f"d_model={d_model} is not divisible by n_heads={n_heads}")
-        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.d_model, self.n_heads = d_model, n_heads
+        # Dh = D / H in the paper; Keras' MultiHeadAttention(key_dim=...) lets H x Dh differ from D
+        self.head_dim = d_model // n_heads if head_dim is None else head_dim
+        self.inner_dim = n_heads * self.head_dim
         self.dropout = dropout
-        self.in_proj = nn.Linear(d_model, 3 * d_model, bias=bias)  # [W^Q; W^K; W^V]
-        self.out_proj = nn.Linear(d_model, d_model, bias=bias)  # W^O
+        self.in_proj = nn.Linear(d_model, 3 * self.inner_dim, bias=bias)  # [W^Q; W^K; W^V]
+        self.out_proj = nn.Linear(self.inner_dim, d_model, bias=bias)  # W^O
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         b, t, _ = x.shape
@@ -200,8 +204,8 @@ class MultiHeadAttention(nn.Module):
 
     def project_kv(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Keys and values of a source (B, S, D) -> two (B, H, S, Dh)."""
-        w_kv = self.in_proj.weight[self.d_model :]
-        b_kv = None if self.in_proj.bias is None else self.in_proj.bias[self.d_model :]
+        w_kv = self.in_proj.weight[self.inner_dim :]
+        b_kv = None if self.in_proj.bias is None else self.in_proj.bias[self.inner_dim :]
         k, v = F.linear(source, w_kv, b_kv).chunk(2, dim=-1)
         return self._split_heads(k), self._split_heads(v)
 
@@ -220,7 +224,7 @@ class MultiHeadAttention(nn.Module):
         packing: Packing | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, D), or (N, D) with a ``packing`` -> output of x's shape, weights (B, H, T, Tk) or None."""
-        d = self.d_model
+        d = self.inner_dim
         if packing is not None and (source is not None or source_kv is not None or kv_cache is not None):
             raise ValueError("packed input is for self-attention without a cache")
         if source is None and source_kv is None:

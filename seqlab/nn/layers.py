@@ -66,21 +66,27 @@ class FeedForward(nn.Module):
 
 
 class Residual(nn.Module):
-    """Residual connection with its norm after (post-norm) or before (pre-norm) the sub-layer."""
+    """Residual connection with its norm after (post-norm) or before (pre-norm) the sub-layer, or, with
+    ``branch_norm``, on the branch's output: x + Norm(Dropout(Sublayer(x))) (the Keras time-series example;
+    Swin v2's "res-post-norm")."""
 
-    def __init__(self, norm: nn.Module, *, dropout: float, norm_first: bool):
+    def __init__(self, norm: nn.Module, *, dropout: float, norm_first: bool, branch_norm: bool = False):
         super().__init__()
+        if norm_first and branch_norm:
+            raise ValueError("a residual block normalises its input (norm_first) or its branch (branch_norm)")
         self.norm = norm
         self.dropout = nn.Dropout(dropout)
-        self.norm_first = norm_first
+        self.norm_first, self.branch_norm = norm_first, branch_norm
 
     def forward(self, x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         if self.norm_first:
             return x + self.dropout(sublayer(self.norm(x)))
+        if self.branch_norm:
+            return x + self.norm(self.dropout(sublayer(x)))
         return self.norm(x + self.dropout(sublayer(x)))
 
     def sublayer_input(self, x: torch.Tensor) -> torch.Tensor:
-        """What the sub-layer reads of x: LayerNorm(x) in a pre-norm block, x itself in a post-norm one."""
+        """What the sub-layer reads of x: LayerNorm(x) in a pre-norm block, x itself otherwise."""
         return self.norm(x) if self.norm_first else x
 
     def attend(self, x: torch.Tensor, attention: AttentionCall) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -27,7 +27,8 @@ __all__ = ["RUN_FILES", "Task", "check_run_dir", "get_task", "load_run", "read_r
 # task name -> the module that defines it (imported lazily)
 _MODULES = {"dates": "seqlab.tasks.dates", "classify": "seqlab.tasks.classify", "tag": "seqlab.tasks.tag",
             "lm": "seqlab.tasks.lm", "translate": "seqlab.tasks.translate", "mlm": "seqlab.tasks.mlm",
-            "word2vec": "seqlab.tasks.word2vec", "babi": "seqlab.tasks.babi"}
+            "word2vec": "seqlab.tasks.word2vec", "babi": "seqlab.tasks.babi",
+            "series": "seqlab.tasks.series", "image": "seqlab.tasks.image", "forecast": "seqlab.tasks.forecast"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def task_names() -> list[str]:
 # task name -> its RunConfig in seqlab.tasks.config (torch-free: a config is read and checked without PyTorch)
 _CONFIGS = {"dates": "DatesRunConfig", "classify": "ClassifyRunConfig", "tag": "TagRunConfig", "lm": "LMRunConfig",
             "translate": "TranslateRunConfig", "mlm": "MLMRunConfig",
-            "word2vec": "Word2VecRunConfig", "babi": "BabiRunConfig"}
+            "word2vec": "Word2VecRunConfig", "babi": "BabiRunConfig",
+            "series": "SeriesRunConfig", "image": "ImageRunConfig", "forecast": "ForecastRunConfig"}
 
 
 def run_config_class(name: str) -> type:

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 
 from seqlab.models.config import (
     BertConfig,
+    CNNLSTMConfig,
+    KerasSeriesConfig,
+    ResNet1DConfig,
+    SeriesLSTMConfig,
+    SeriesTransformerConfig,
+    SmallCNNConfig,
+    ViTConfig,
     BertFinetuneConfig,
     BoWFeaturesConfig,
     BoWMLPConfig,
@@ -545,3 +552,109 @@ class BabiRunConfig:
             raise ValueError("the babi task sets the learning rate per epoch itself (schedule.halve_every): "
                              "use optim.schedule=constant and optim.warmup_steps=0")
         check_early_stopping(self.train, {"error": "min", "loss": "min"}, "babi")
+
+
+# ---- series: time-series classification (the UCR archive) ------------------------------------------------------------
+
+SERIES_MODELS = ("keras", "transformer", "resnet", "cnn_lstm", "lstm")  # seqlab.tasks.series.MODELS
+SERIES_NORMALIZE = ("none", "series")
+
+
+@dataclass
+class SeriesData:
+    """A UCR dataset: its default train/test split; ``dev_fraction`` of the training series held out (at random,
+    stratified by nothing: Keras' ``validation_split=0.2`` holds out the last 20%) for early stopping."""
+
+    dataset: str = "ucr"
+    name: str = "GunPoint"
+    dev_fraction: float = 0.2
+    dev_seed: int = 0  # the held-out series do not change with the training seed
+    normalize: str = "none"  # none (the archive's series are z-normalised already) | series (z-normalise each)
+
+    def __post_init__(self) -> None:
+        if self.dataset != "ucr":
+            raise ValueError(f"dataset must be ucr, got {self.dataset!r}")
+        if not 0 < self.dev_fraction < 1:
+            raise ValueError(f"dev_fraction must lie strictly between 0 and 1, got {self.dev_fraction}")
+        if self.normalize not in SERIES_NORMALIZE:
+            raise ValueError(f"normalize must be one of {', '.join(SERIES_NORMALIZE)}, got {self.normalize!r}")
+
+
+@dataclass
+class SeriesRunConfig:
+    task: str = "series"
+    model_type: str = "transformer"  # keras | transformer | resnet | cnn_lstm | lstm
+    data: SeriesData = field(default_factory=SeriesData)
+    epochs: int = 150  # train.steps and train.eval_every are set from it (an evaluation per epoch)
+    keras: KerasSeriesConfig = field(default_factory=KerasSeriesConfig)
+    transformer: SeriesTransformerConfig = field(default_factory=SeriesTransformerConfig)
+    resnet: ResNet1DConfig = field(default_factory=ResNet1DConfig)
+    cnn_lstm: CNNLSTMConfig = field(default_factory=CNNLSTMConfig)
+    lstm: SeriesLSTMConfig = field(default_factory=SeriesLSTMConfig)
+    # the Keras example: Adam(1e-4) on batches of 64, early stopping on the validation loss with patience 10
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-4, betas=(0.9, 0.999), eps=1e-7,
+                                                                   schedule="constant", warmup_steps=0))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=64, clip_grad_norm=None, log_every=50,
+                                                                   precision="fp32"))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in SERIES_MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(SERIES_MODELS)}, got {self.model_type!r}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        check_early_stopping(self.train, {"loss": "min", "accuracy": "max"}, "series")
+
+    @property
+    def model(self):
+        """The config of the chosen model."""
+        return getattr(self, self.model_type)
+
+
+# ---- image: the Vision Transformer and its CNN baseline --------------------------------------------------------------
+
+IMAGE_DATASETS = ("digits", "lfw_subset")  # scikit-learn's load_digits, scikit-image's lfw_subset (inside the packages)
+IMAGE_MODELS = ("vit", "cnn")  # seqlab.tasks.image.MODELS
+
+
+@dataclass
+class ImageData:
+    """Images that ship inside packages (no download): a fixed, stratified test split (``test_fraction``,
+    ``split_seed``), and ``dev_fraction`` of the rest held out for early stopping."""
+
+    dataset: str = "digits"
+    test_fraction: float = 0.2
+    dev_fraction: float = 0.1
+    split_seed: int = 0
+    augment: bool = True  # random shifts of up to one pixel in training (both models)
+
+    def __post_init__(self) -> None:
+        if self.dataset not in IMAGE_DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(IMAGE_DATASETS)}, got {self.dataset!r}")
+        if not 0 < self.test_fraction < 1 or not 0 < self.dev_fraction < 1:
+            raise ValueError("test_fraction and dev_fraction must lie strictly between 0 and 1")
+
+
+@dataclass
+class ImageRunConfig:
+    task: str = "image"
+    model_type: str = "vit"  # vit | cnn
+    data: ImageData = field(default_factory=ImageData)
+    epochs: int = 100
+    vit: ViTConfig = field(default_factory=ViTConfig)
+    cnn: SmallCNNConfig = field(default_factory=SmallCNNConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                                                                   weight_decay=0.05, schedule="cosine",
+                                                                   warmup_steps=100, min_lr_ratio=0.0))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=64, clip_grad_norm=1.0, log_every=50,
+                                                                   precision="fp32"))
+
+    def __post_init__(self) -> None:
+        if self.model_type not in IMAGE_MODELS:
+            raise ValueError(f"model_type must be one of {', '.join(IMAGE_MODELS)}, got {self.model_type!r}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        check_early_stopping(self.train, {"loss": "min", "accuracy": "max"}, "image")
+
+    @property
+    def model(self):
+        return getattr(self, self.model_type)
