@@ -31,7 +31,7 @@ from seqlab.nn.positional import LearnedPositionalEmbedding
 from seqlab.nn.recurrent import Recurrent, last_hidden
 
 __all__ = ["CNNLSTM", "CNNLSTMConfig", "KerasSeriesConfig", "KerasSeriesTransformer", "ResNet1D", "ResNet1DConfig",
-           "SeriesLSTM", "SeriesLSTMConfig", "SeriesTransformer", "SeriesTransformerConfig", "auto_patch",
+           "SeriesLSTM", "SeriesLSTMConfig", "SeriesModel", "SeriesTransformer", "SeriesTransformerConfig", "auto_patch",
            "masked_mean"]
 
 
@@ -41,6 +41,18 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor | None, dim: int = 1) -> tor
         return x.mean(dim)
     weights = mask.to(x.dtype).unsqueeze(-1)  # (B, T, 1)
     return (x * weights).sum(dim) / weights.sum(dim).clamp(min=1)
+
+
+class SeriesModel(nn.Module):
+    """What every series model shares: its loss, cross-entropy against class ids or squared error against values."""
+
+    def loss(self, x: torch.Tensor, label: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+             target: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, F); label (B,) class ids, or target (B, outputs) values -> the mean loss."""
+        out = self(x, mask).float()  # (B, C)
+        if (label is None) == (target is None):
+            raise ValueError("give class labels (classification) or targets (regression), not both")
+        return F.cross_entropy(out, label) if target is None else F.mse_loss(out, target)
 
 
 def _keras_glorot_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
@@ -73,7 +85,7 @@ class KerasEncoderBlock(nn.Module):
         return self.ff_block(x, self.feed_forward), weights
 
 
-class KerasSeriesTransformer(nn.Module):
+class KerasSeriesTransformer(SeriesModel):
     """The keras-io model. Its pooling averages each time step's F features (F = 1: it keeps the series as it is),
     so the MLP sees T numbers: with one feature, no positions and attention that mixes steps by value alone, the
     blocks can do little the MLP could not. On FordA's 500 x 1 it has 93,130 parameters, as Keras reports."""
@@ -129,7 +141,7 @@ def auto_patch(length: int) -> tuple[int, int]:
     return patch, max(1, patch // 2)
 
 
-class SeriesTransformer(nn.Module):
+class SeriesTransformer(SeriesModel):
     """Patches of ``patch`` steps every ``stride`` steps, embedded by one convolution (a linear map of each patch);
     [CLS] + learned positions; pre-norm encoder layers; the head reads [CLS] (or the mean of the patches). Unlike the
     Keras model, each token carries a shape (a patch, not one number) and knows where it is."""
@@ -214,7 +226,7 @@ class ResidualConvBlock(nn.Module):
         return F.relu(h + self.shortcut(x))
 
 
-class ResNet1D(nn.Module):
+class ResNet1D(SeriesModel):
     """Wang, Yan & Oates (2017): residual blocks of convolutions, global average pooling over time, a linear head."""
 
     def __init__(self, cfg: ResNet1DConfig):
@@ -234,7 +246,7 @@ class ResNet1D(nn.Module):
         return self.head(masked_mean(h.transpose(1, 2), mask))  # (B, C)
 
 
-class CNNLSTM(nn.Module):
+class CNNLSTM(SeriesModel):
     """Conv + batch norm + ReLU + max-pool (halving T) per stage, then a BiLSTM; the head reads its last states."""
 
     def __init__(self, cfg: CNNLSTMConfig):
@@ -262,7 +274,7 @@ class CNNLSTM(nn.Module):
         return self.head(self.dropout(last_hidden(self.lstm, state)))
 
 
-class SeriesLSTM(nn.Module):
+class SeriesLSTM(SeriesModel):
     """The lecture's "LSTM: how to actually run it": (batch, timesteps, features) windows -> LSTM(hidden) -> the last
     hidden state -> Dense(outputs) (logits for classes, values for a forecast)."""
 

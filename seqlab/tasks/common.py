@@ -58,10 +58,10 @@ def split_off(examples: list, fraction: float, seed: int) -> tuple[list, list]:
 
 
 def bucketed_loader(items: list, collate: Callable[[list], dict], lengths: list[int], batch_size: int,
-                    seed: int, *, shuffle: bool = True) -> DataLoader:
+                    seed: int, *, shuffle: bool = True, drop_last: bool = False) -> DataLoader:
     """A re-iterable loader of length-bucketed batches whose order depends only on the seed and the epoch
     (the Trainer calls ``set_epoch``), which is what an exact ``--resume`` needs."""
-    sampler = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed)
+    sampler = BucketBatchSampler(lengths, batch_size, shuffle=shuffle, seed=seed, drop_last=drop_last)
     return DataLoader(items, batch_sampler=sampler, collate_fn=collate)
 
 

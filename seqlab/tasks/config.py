@@ -12,26 +12,26 @@ from dataclasses import dataclass, field
 
 from seqlab.models.config import (
     BertConfig,
-    CNNLSTMConfig,
-    KerasSeriesConfig,
-    ResNet1DConfig,
-    SeriesLSTMConfig,
-    SeriesTransformerConfig,
-    SmallCNNConfig,
-    ViTConfig,
     BertFinetuneConfig,
     BoWFeaturesConfig,
     BoWMLPConfig,
+    CNNLSTMConfig,
     ElmoConfig,
     ElmoFeaturesConfig,
     GPTConfig,
+    KerasSeriesConfig,
     MemN2NConfig,
+    ResNet1DConfig,
     RNNClassifierConfig,
     RNNLMConfig,
     RNNTaggerConfig,
     Seq2SeqConfig,
+    SeriesLSTMConfig,
+    SeriesTransformerConfig,
+    SmallCNNConfig,
     TransformerConfig,
     TransformerXLConfig,
+    ViTConfig,
     Word2VecConfig,
 )
 from seqlab.training.config import OptimConfig, TrainConfig, check_early_stopping
@@ -658,3 +658,86 @@ class ImageRunConfig:
     @property
     def model(self):
         return getattr(self, self.model_type)
+
+
+# ---- forecast: windowed series, next-value and multi-step forecasts (seqlab.tasks.forecast) --------------------------
+
+FORECAST_SEASONS = {"co2": 12, "sunspots": 11}  # series inside statsmodels -> its season in steps (months; the cycle)
+FORECAST_TARGETS = ("value", "change")
+
+
+@dataclass
+class ForecastData:
+    """A long series that ships inside statsmodels, cut into (window, features) inputs and the next ``horizon``
+    values: the last ``test_size`` steps are the held-out tail, the ``dev_size`` before them decide early stopping,
+    the rest trains (and sets the scaler's mean and std)."""
+
+    dataset: str = "co2"  # co2 (Mauna Loa, monthly means 1958-2001, ppm) | sunspots (yearly means 1700-2008)
+    window: int = 48  # steps the model reads
+    horizon: int = 12  # steps forecast at once (Dense(horizon)); the next value is step 1
+    test_size: int = 60
+    dev_size: int = 60
+    calendar: bool = False  # co2: the sin and cos of the month beside the value (3 features a step, not 1)
+    target: str = "value"  # value: the next horizon values | change: their change from the window's last value
+
+    def __post_init__(self) -> None:
+        if self.dataset not in FORECAST_SEASONS:
+            raise ValueError(f"dataset must be one of {', '.join(FORECAST_SEASONS)}, got {self.dataset!r}")
+        if self.target not in FORECAST_TARGETS:
+            raise ValueError(f"target must be one of {', '.join(FORECAST_TARGETS)}, got {self.target!r}")
+        if min(self.window, self.horizon) < 1:
+            raise ValueError("window and horizon must be at least 1")
+        if min(self.test_size, self.dev_size) < self.horizon:
+            raise ValueError(f"test_size and dev_size must hold at least one horizon ({self.horizon} steps)")
+        if self.calendar and self.dataset != "co2":
+            raise ValueError("calendar features are months: only co2 has them (the sunspot cycle is no calendar)")
+
+    @property
+    def season(self) -> int:
+        return FORECAST_SEASONS[self.dataset]
+
+    @property
+    def features(self) -> int:
+        return 3 if self.calendar else 1
+
+
+@dataclass
+class ArimaConfig:
+    """The statistical baseline, statsmodels' ARIMA: fitted once on everything before the scored part, then
+    extended with each new observation without refitting. The default is the airline model for monthly data."""
+
+    order: tuple[int, int, int] = (0, 1, 1)  # (p, d, q)
+    seasonal_order: tuple[int, int, int, int] = (0, 1, 1, 12)  # (P, D, Q, s); (0, 0, 0, 0): none
+    maxiter: int = 50  # bounds the fit's time (a fit that stops short says so in the metrics)
+
+    def __post_init__(self) -> None:
+        if min(*self.order, *self.seasonal_order) < 0 or self.maxiter < 1:
+            raise ValueError("ARIMA orders must not be negative and maxiter must be at least 1")
+
+
+@dataclass
+class ForecastRunConfig:
+    task: str = "forecast"
+    model_type: str = "lstm"  # seqlab.tasks.forecast.MODELS
+    data: ForecastData = field(default_factory=ForecastData)
+    epochs: int = 200  # train.steps and train.eval_every are set from it (an evaluation per epoch)
+    # the deck's LSTM(32) then Dense(horizon); features and outputs follow data (filled in here when left unset)
+    model: SeriesLSTMConfig = field(default_factory=lambda: SeriesLSTMConfig(hidden=32))
+    arima: ArimaConfig = field(default_factory=ArimaConfig)
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=1e-3, betas=(0.9, 0.999), eps=1e-7,
+                                                                   schedule="constant", warmup_steps=0))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(batch_size=32, precision="fp32", log_every=50))
+
+    def __post_init__(self) -> None:
+        if self.model_type != "lstm":
+            raise ValueError(f"model_type must be lstm, got {self.model_type!r}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {self.epochs}")
+        if self.model.features == 1:  # SeriesLSTMConfig's default: not set
+            self.model.features = self.data.features
+        self.model.outputs = self.model.outputs or self.data.horizon
+        if (self.model.features, self.model.outputs) != (self.data.features, self.data.horizon):
+            raise ValueError(f"model.features={self.model.features} and model.outputs={self.model.outputs} must "
+                             f"be the data's {self.data.features} features a step and horizon {self.data.horizon} "
+                             "(leave them out: they are filled in)")
+        check_early_stopping(self.train, {"loss": "min"}, "forecast")

@@ -12,6 +12,8 @@ _HOME = {
     "normalize_rows": "plots", "plot_attention": "plots", "plot_attention_heads": "plots",
     "plot_confusion_matrix": "plots",
     "plot_learning_curve": "plots", "plot_memory_hops": "plots", "plot_pr_curve": "plots", "plot_roc_curve": "plots",
+    "plot_class_means": "plots", "plot_patch_attention": "plots", "plot_series_attention": "plots",
+    "plot_series_examples": "plots",
     "gradient_norms": "gradients", "plot_gradient_norms": "gradients",
 }
 

@@ -272,3 +272,85 @@ def plot_memory_hops(weights: np.ndarray, sentences: Sequence[str], path: str | 
     ax.set_xlabel(f"{question}\n{said}", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
+
+
+# ---- time series and images --------------------------------------------------------------------------------------
+
+
+def _class_colours(n: int) -> list:
+    return [plt.get_cmap("tab10")(i % 10) for i in range(n)]
+
+
+def plot_series_examples(series: Sequence[Sequence[float]], labels: Sequence[int], class_names: Sequence[str],
+                         path: str | Path, *, per_class: int = 3, title: str = "") -> plt.Figure:
+    """A few series of each class, one panel per class (look at the data before modelling it)."""
+    n = len(class_names)
+    fig, axes = plt.subplots(n, 1, figsize=(7, 1.2 + 1.3 * n), sharex=True, squeeze=False)
+    for c, (ax, colour) in enumerate(zip(axes[:, 0], _class_colours(n), strict=True)):
+        shown = [s for s, y in zip(series, labels, strict=True) if y == c][:per_class]
+        for s in shown:
+            ax.plot(np.asarray(s, dtype=float), color=colour, lw=0.9, alpha=0.8)
+        ax.set_ylabel(str(class_names[c]), rotation=0, ha="right", va="center", fontsize=8)
+    axes[-1, 0].set_xlabel("time step")
+    fig.suptitle(title or f"{per_class} examples per class", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_class_means(series: Sequence[Sequence[float]], labels: Sequence[int], class_names: Sequence[str],
+                     path: str | Path, *, title: str = "") -> plt.Figure:
+    """Each class's mean series with a band of one standard deviation (steps past a series' end are ignored)."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    length = max(len(s) for s in series)
+    for c, colour in enumerate(_class_colours(len(class_names))):
+        rows = [np.pad(np.asarray(s, dtype=float), (0, length - len(s)), constant_values=np.nan)
+                for s, y in zip(series, labels, strict=True) if y == c]
+        if not rows:
+            continue
+        stack = np.vstack(rows)
+        mean, std = np.nanmean(stack, 0), np.nanstd(stack, 0)
+        steps = np.arange(length)
+        ax.plot(steps, mean, color=colour, lw=1.4, label=f"{class_names[c]} (n={len(rows)})")
+        ax.fill_between(steps, mean - std, mean + std, color=colour, alpha=0.18, lw=0)
+    ax.set_xlabel("time step")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or "class means ± 1 standard deviation", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_series_attention(values: Sequence[float], attention: Sequence[float], path: str | Path, *,
+                          title: str = "") -> plt.Figure:
+    """A series (line) over the attention each time step receives (shaded bars behind it)."""
+    values, attention = np.asarray(values, dtype=float), np.asarray(attention, dtype=float)
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    bars = ax.twinx()
+    bars.bar(np.arange(len(attention)), attention, width=1.0, color="tab:orange", alpha=0.35)
+    bars.set_ylabel("attention received", color="tab:orange", fontsize=8)
+    ax.plot(values, color="tab:blue", lw=1.2)
+    ax.set_zorder(bars.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.set_xlabel("time step")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_patch_attention(images: Sequence[np.ndarray], maps: Sequence[np.ndarray], captions: Sequence[str],
+                         path: str | Path) -> plt.Figure:
+    """Images (top row) and the [CLS] token's attention over their patches, upsampled to the image (bottom row)."""
+    n = len(images)
+    fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.0), squeeze=False)
+    for i, (image, grid, caption) in enumerate(zip(images, maps, captions, strict=True)):
+        image, grid = np.asarray(image, dtype=float), np.asarray(grid, dtype=float)
+        axes[0, i].imshow(image, cmap="gray")
+        axes[0, i].set_title(caption, fontsize=8)
+        scale = (image.shape[0] // grid.shape[0], image.shape[1] // grid.shape[1])
+        axes[1, i].imshow(image, cmap="gray")
+        axes[1, i].imshow(np.kron(grid, np.ones(scale)), cmap="inferno", alpha=0.6)
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[1, 0].set_ylabel("[CLS] attention", fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -1,0 +1,189 @@
+"""The time-series lab over every staged UCR set: seqlab's models (the Keras FordA Transformer with and without its
+attention, the Transformer done right, ResNet, CNN + BiLSTM, LSTM), several seeds each, beside the published anchors
+(ROCKET, MiniRocket, InceptionTime, ResNet, 1-NN DTW: benchmarks/ucr_published.csv and .md) and a ROCKET run here
+(sktime, benchmarks/ucr_rocket.py), on the default train/test splits.
+
+    python benchmarks/ucr.py                                    # everything (hours of CPU: see --minutes)
+    python benchmarks/ucr.py --models keras,keras_noattn --seeds keras=3,keras_noattn=3 --jobs 2
+    python benchmarks/ucr.py --datasets GunPoint,ECG200 --minutes keras=1
+
+Each run is ``seqlab train configs/ucr_<model>.yaml --data.name=D --train.seed=S`` into runs/ucr/<model>/<D>/seed<S>,
+one thread each, ``--jobs`` at a time, capped at ``--minutes`` per model (the run's metrics say whether the cap or
+early stopping ended it); a run that already holds metrics.json is read, not trained again (the script resumes).
+It prints the accuracy table, the ablation (attention minus no attention, per set) and writes
+benchmarks/results/ucr.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGED = ("ACSF1", "ArrowHead", "Beef", "CBF", "Coffee", "ECG200", "ECGFiveDays", "Earthquakes", "FaceAll", "GunPoint",
+          "ItalyPowerDemand", "Lightning2", "MoteStrain", "OSULeaf", "Plane", "SonyAIBORobotSurface1", "Strawberry",
+          "SyntheticControl", "Trace", "TwoLeadECG")
+RECIPES = {"keras": "ucr_keras.yaml", "keras_noattn": "ucr_keras_noattn.yaml", "transformer": "ucr_transformer.yaml",
+           "resnet": "ucr_resnet.yaml", "cnn_lstm": "ucr_cnn_lstm.yaml", "lstm": "ucr_lstm.yaml"}
+SEEDS = {"keras": 3, "keras_noattn": 3, "transformer": 3, "resnet": 1, "cnn_lstm": 1, "lstm": 1}
+# a CPU cap per run: the Keras model's attention over every time step (4 heads of 256) costs T^2, minutes per epoch
+# on the longest sets
+MINUTES = {"keras": 0.75, "keras_noattn": 0.5, "transformer": 1.0, "resnet": 1.5, "cnn_lstm": 1.0, "lstm": 0.75}
+PUBLISHED = ("rocket", "minirocket", "inceptiontime", "resnet", "dtw")
+
+
+def _pairs(spec: str, cast: type, defaults: dict) -> dict:
+    out = dict(defaults)
+    for item in filter(None, spec.split(",")):
+        key, value = item.split("=")
+        out[key] = cast(value)
+    return out
+
+
+def run_one(model: str, dataset: str, seed: int, minutes: float, runs: Path, data_dir: str) -> dict:
+    out = runs / model / dataset / f"seed{seed}"
+    if not (out / "metrics.json").is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "seqlab", "train", str(ROOT / "configs" / RECIPES[model]), "--out", str(out),
+               "--data-dir", data_dir, "--quiet", f"--data.name={dataset}", f"--train.seed={seed}",
+               f"--train.max_minutes={minutes}", "--overwrite"]
+        with open(out.parent / f"seed{seed}.log", "w") as log:
+            subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log,
+                           stderr=subprocess.STDOUT)
+    return json.loads((out / "metrics.json").read_text())
+
+
+def published() -> dict[str, dict[str, float]]:
+    with open(ROOT / "benchmarks" / "ucr_published.csv") as f:
+        return {row["dataset"]: {k: float(row[k]) for k in PUBLISHED if row[k]} for row in csv.DictReader(f)}
+
+
+def rocket_here(datasets: list[str], data_dir: str, results: Path) -> dict[str, dict]:
+    """ROCKET (sktime) on this machine: read from results/ucr_rocket.json when it covers the sets, else run."""
+    path = results / "ucr_rocket.json"
+    if path.is_file():
+        rows = {r["dataset"]: r for r in json.loads(path.read_text())["rows"]}
+        if all(d in rows for d in datasets):
+            return rows
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ucr_rocket import run_rocket
+
+    return {d: run_rocket(d, data_dir) for d in datasets}
+
+
+def summarise(done: list[tuple[str, str, int, dict]], models: list[str], datasets: list[str]) -> dict:
+    """Per set and model: mean and spread of the test accuracy over the seeds, epochs and training time."""
+    out: dict[str, dict[str, dict]] = {d: {} for d in datasets}
+    for model in models:
+        for d in datasets:
+            runs = [m for mm, dd, _, m in done if mm == model and dd == d]
+            if not runs:
+                continue
+            acc = [m["accuracy"] for m in runs]
+            out[d][model] = {"mean": statistics.mean(acc), "sd": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+                             "seeds": len(acc), "epochs": statistics.mean(m["epochs_trained"] for m in runs),
+                             "capped": sum(m["stopped_by"] == "time budget" for m in runs),
+                             "train_seconds": statistics.mean(m["train_seconds"] for m in runs)}
+    return out
+
+
+def print_tables(summary: dict, models: list[str], pub: dict, rocket: dict) -> dict:
+    datasets = list(summary)
+    head = f"{'dataset':<22}" + "".join(f"{k[:8]:>9}" for k in PUBLISHED) + f"{'ROCKET*':>9}" + "".join(
+        f"{m[:12]:>14}" for m in models)
+    print("Test accuracy on the default UCR splits. Published: rocket minirocket inceptiontime resnet dtw; "
+          "ROCKET*: sktime, run here; ours: mean ± sd over seeds")
+    print(head)
+    means: dict[str, list[float]] = {k: [] for k in [*PUBLISHED, "rocket_here", *models]}
+    for d in datasets:
+        cells = []
+        for k in PUBLISHED:
+            value = pub.get(d, {}).get(k)
+            cells.append(f"{value:>9.3f}" if value is not None else f"{'':>9}")
+            if value is not None:
+                means[k].append(value)
+        r = rocket.get(d, {}).get("accuracy")
+        cells.append(f"{r:>9.3f}" if r is not None else f"{'':>9}")
+        if r is not None:
+            means["rocket_here"].append(r)
+        for m in models:
+            s = summary[d].get(m)
+            cells.append(f"{s['mean']:>8.3f}±{s['sd']:.3f}" if s else f"{'':>14}")
+            if s:
+                means[m].append(s["mean"])
+        print(f"{d:<22}" + "".join(cells))
+    avg = {k: statistics.mean(v) for k, v in means.items() if len(v) == len(datasets)}
+    print(f"{'mean':<22}" + "".join(f"{avg[k]:>9.3f}" if k in avg else f"{'':>9}" for k in [*PUBLISHED, "rocket_here"])
+          + "".join(f"{avg[m]:>14.3f}" if m in avg else f"{'':>14}" for m in models))
+    print("\nseconds of training per run (mean over seeds), epochs, runs stopped by the time cap:")
+    for m in models:
+        secs = [summary[d][m]["train_seconds"] for d in datasets if m in summary[d]]
+        capped = sum(summary[d][m]["capped"] for d in datasets if m in summary[d])
+        if secs:
+            print(f"  {m:<13} {statistics.mean(secs):7.1f} s per run (max {max(secs):.0f}), {capped} runs capped")
+    return avg
+
+
+def ablation(summary: dict) -> dict:
+    """Attention minus no attention (the Keras model), per set: the difference of the seed means and whether it
+    exceeds the seeds' spread."""
+    rows, helps, hurts = [], 0, 0
+    for d, s in summary.items():
+        if "keras" not in s or "keras_noattn" not in s:
+            continue
+        a, b = s["keras"], s["keras_noattn"]
+        diff, noise = a["mean"] - b["mean"], max(a["sd"], b["sd"])
+        verdict = "helps" if diff > noise else "hurts" if -diff > noise else "no difference"
+        helps, hurts = helps + (verdict == "helps"), hurts + (verdict == "hurts")
+        rows.append({"dataset": d, "attention": a["mean"], "no_attention": b["mean"], "difference": diff,
+                     "spread": noise, "verdict": verdict})
+    if rows:
+        print("\nAblation (Keras model): attention minus no attention, test accuracy")
+        for r in rows:
+            print(f"  {r['dataset']:<22} {r['attention']:.3f} vs {r['no_attention']:.3f}  {r['difference']:+.3f} "
+                  f"(spread {r['spread']:.3f}): {r['verdict']}")
+        print(f"  attention helps on {helps}, hurts on {hurts}, no difference beyond the seeds' spread on "
+              f"{len(rows) - helps - hurts} of {len(rows)} sets")
+    return {"rows": rows, "helps": helps, "hurts": hurts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(RECIPES))
+    parser.add_argument("--datasets", default=",".join(STAGED))
+    parser.add_argument("--seeds", default="", help="per model, e.g. keras=3,resnet=1 (defaults: SEEDS)")
+    parser.add_argument("--minutes", default="", help="time cap per run and model, e.g. keras=1 (defaults: MINUTES)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each")
+    parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "ucr"))
+    parser.add_argument("--data-dir", default=os.environ.get("SEQLAB_DATA_DIR", str(ROOT.parent / "shared" / "data")))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args()
+    models, datasets = args.models.split(","), args.datasets.split(",")
+    seeds, minutes = _pairs(args.seeds, int, SEEDS), _pairs(args.minutes, float, MINUTES)
+    jobs = [(m, d, s) for s in range(max(seeds[m] for m in models)) for d in datasets for m in models
+            if s < seeds[m]]  # seed-major: every model and set gets its first run before any second
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        done = list(pool.map(lambda j: (*j, run_one(*j, minutes[j[0]], Path(args.runs_dir), args.data_dir)), jobs))
+    results = Path(args.out)
+    results.mkdir(parents=True, exist_ok=True)
+    summary = summarise(done, models, datasets)
+    rocket = rocket_here(datasets, args.data_dir, results)
+    avg = print_tables(summary, models, published(), rocket)
+    result = {"name": "ucr", "summary": summary, "means": avg, "ablation": ablation(summary),
+              "rocket_here": rocket, "published": published(), "seeds": seeds, "minutes": minutes,
+              "wall_seconds": round(time.perf_counter() - started, 1)}
+    (results / "ucr.json").write_text(json.dumps(result, indent=1))
+    print(f"wrote {results / 'ucr.json'}")
+
+
+if __name__ == "__main__":
+    main()
