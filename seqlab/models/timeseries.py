@@ -12,6 +12,7 @@ Every model reads x (B, T, F): B series, T time steps, F features per step (1 fo
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -31,8 +32,8 @@ from seqlab.nn.positional import LearnedPositionalEmbedding
 from seqlab.nn.recurrent import Recurrent, last_hidden
 
 __all__ = ["CNNLSTM", "CNNLSTMConfig", "KerasSeriesConfig", "KerasSeriesTransformer", "ResNet1D", "ResNet1DConfig",
-           "SeriesLSTM", "SeriesLSTMConfig", "SeriesModel", "SeriesTransformer", "SeriesTransformerConfig", "auto_patch",
-           "masked_mean"]
+           "SeriesLSTM", "SeriesLSTMConfig", "SeriesModel", "SeriesTransformer", "SeriesTransformerConfig",
+           "auto_patch", "masked_mean"]
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None, dim: int = 1) -> torch.Tensor:
@@ -235,8 +236,7 @@ class ResNet1D(SeriesModel):
             raise ValueError("n_classes must be at least 1 (the task fills it in)")
         self.config = cfg
         sizes = [cfg.features, *cfg.filters]
-        self.blocks = nn.ModuleList(ResidualConvBlock(a, b, cfg.kernels) for a, b in zip(sizes, sizes[1:],
-                                                                                       strict=False))
+        self.blocks = nn.ModuleList(ResidualConvBlock(a, b, cfg.kernels) for a, b in itertools.pairwise(sizes))
         self.head = nn.Linear(cfg.filters[-1], cfg.n_classes)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -255,7 +255,7 @@ class CNNLSTM(SeriesModel):
             raise ValueError("n_classes must be at least 1 (the task fills it in)")
         self.config = cfg
         sizes = [cfg.features, *cfg.filters]
-        self.convs = nn.ModuleList(_conv_bn(a, b, cfg.kernel) for a, b in zip(sizes, sizes[1:], strict=False))
+        self.convs = nn.ModuleList(_conv_bn(a, b, cfg.kernel) for a, b in itertools.pairwise(sizes))
         self.lstm = Recurrent("lstm", cfg.filters[-1], cfg.hidden, bidirectional=True)
         self.dropout = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(2 * cfg.hidden, cfg.n_classes)
