@@ -56,8 +56,11 @@ def run_one(model: str, dataset: str, seed: int, minutes: float, runs: Path, dat
                "--data-dir", data_dir, "--quiet", f"--data.name={dataset}", f"--train.seed={seed}",
                f"--train.max_minutes={minutes}", "--overwrite"]
         with open(out.parent / f"seed{seed}.log", "w") as log:
-            subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log,
-                           stderr=subprocess.STDOUT)
+            code = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log,
+                                  stderr=subprocess.STDOUT).returncode
+        if code:  # one failed run (out of memory, ...) is reported, and the others go on
+            print(f"{model} {dataset} seed {seed}: failed with exit code {code}, see {out.parent}/seed{seed}.log")
+            return {"failed": code}
     return json.loads((out / "metrics.json").read_text())
 
 
@@ -84,7 +87,7 @@ def summarise(done: list[tuple[str, str, int, dict]], models: list[str], dataset
     out: dict[str, dict[str, dict]] = {d: {} for d in datasets}
     for model in models:
         for d in datasets:
-            runs = [m for mm, dd, _, m in done if mm == model and dd == d]
+            runs = [m for mm, dd, _, m in done if mm == model and dd == d and "failed" not in m]
             if not runs:
                 continue
             acc = [m["accuracy"] for m in runs]

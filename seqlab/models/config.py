@@ -754,6 +754,7 @@ class ViTConfig:
 class SmallCNNConfig:
     """The baseline beside the ViT: two 3x3 conv + batch norm + ReLU + 2x2 max-pool stages, then a linear head."""
 
+    image_size: list[int] = field(default_factory=lambda: [8, 8])  # height, width (the task fills it in)
     channels: int = 1
     n_classes: int = 0
     filters: list[int] = field(default_factory=lambda: [32, 64])

@@ -450,20 +450,24 @@ def plot_forecast(path: Path, series: LongSeries, start: int, end: int, forecast
     from seqlab.io import atomic_write
 
     values, t, steps = series.values, series.time, end - start
-    shown = slice(max(0, start - 2 * steps), end)
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.plot(t[shown], values[shown], color="black", linewidth=1.2, label="truth")
-    ax.axvline(t[start], color="grey", linestyle=":", linewidth=1)
+    shown = slice(max(0, start - steps), end)
+    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    for ax, kind in zip(axes, ("one step ahead, from the true history", f"all {steps} steps from {series.when(start)}"),
+                        strict=True):
+        ax.plot(t[shown], values[shown], color="black", linewidth=1.4, label="truth")
+        ax.axvline(t[start], color="grey", linestyle=":", linewidth=1)
+        ax.set_ylabel(series.unit)
+        ax.set_title(kind, fontsize=10)
+        ax.grid(alpha=0.3)
     for method, colour in (("lstm", "tab:blue"), ("arima", "tab:orange")):
-        ax.plot(t[start:end], forecasts[method][:, 0], ".-", color=colour, markersize=3, linewidth=0.8,
-                label=f"{METHODS[method]}, one step ahead")
+        axes[0].plot(t[start:end], forecasts[method][:, 0], ".-", color=colour, markersize=4, linewidth=1,
+                     label=METHODS[method])
         fed_back = f" ({horizon} at a time, fed back)" if method == "lstm" and steps > horizon else ""
-        ax.plot(t[start:end], paths[method], "--", color=colour, linewidth=1.8,
-                label=f"{METHODS[method]}, {steps} steps from {series.when(start)}{fed_back}")
-    ax.set_xlabel("year")
-    ax.set_ylabel(series.unit)
-    ax.set_title(f"{series.name}: forecasts of the held-out part ({series.when(start)} to {series.when(end - 1)})")
-    ax.legend(fontsize=8, loc="upper left")
-    ax.grid(alpha=0.3)
+        axes[1].plot(t[start:end], paths[method], "--", color=colour, linewidth=1.6, label=METHODS[method] + fed_back)
+    for ax in axes:
+        ax.legend(fontsize=8, loc="upper left")
+    axes[1].set_xlabel("year")
+    fig.suptitle(f"{series.name}: forecasts of the held-out part ({series.when(start)} to {series.when(end - 1)})")
+    fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png"))
     plt.close(fig)

@@ -154,6 +154,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     equal = bool(full.mask.all())
     fill_model_config(cfg, full.values.size(1), len(classes), equal)
     train_set, dev_set = _subset(full, rest), _subset(full, dev)
+    cfg.train.grad_accum_steps = max(cfg.train.grad_accum_steps, _micro_batches(cfg, full.values.size(1)))
     per_epoch = math.ceil(len(train_set) / cfg.train.batch_size)
     cfg.train.steps, cfg.train.eval_every = cfg.epochs * per_epoch, per_epoch
     model = MODELS[cfg.model_type](cfg.model)
@@ -173,6 +174,21 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     metrics, _ = evaluate(out_dir, data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
                          n_dev=len(dev_set), epochs_trained=round(facts["steps"] / per_epoch, 1))
+
+
+ATTENTION_BYTES = 2 * 2**30  # what the attention matrices of one micro-batch may take in training
+
+
+def _micro_batches(cfg: RunConfig, length: int) -> int:
+    """The Keras model attends over every time step with T x T weights per head, kept for the backward pass in each
+    block: split the batch into micro-batches (the same gradient) so that they fit in ``ATTENTION_BYTES``."""
+    if cfg.model_type != "keras" or not cfg.keras.attention:
+        return 1
+    per_series = 3 * 4 * cfg.keras.heads * length**2 * cfg.keras.blocks  # scores, weights, dropout mask; fp32
+    parts = 1
+    while parts < cfg.train.batch_size and cfg.train.batch_size / parts * per_series > ATTENTION_BYTES:
+        parts *= 2
+    return min(parts, cfg.train.batch_size)
 
 
 def _subset(data: SeriesBatch, rows: Sequence[int]) -> SeriesBatch:
