@@ -491,7 +491,11 @@ def _ucr_row(line: str) -> Series | None:
     fields = line.split("\t") if "\t" in line else line.split(",") if "," in line else line.split()
     if len(fields) < 2:
         raise BadRow(f"expected a label and at least one value, got {len(fields)} column(s)")
-    return Series(parse_label(fields[0]), _floats(fields[1:]))
+    try:
+        label = parse_label(fields[0])
+    except BadRow as err:
+        raise BadRow(f"{err}: the class label must be the first column (label, x1, ..., xT)") from None
+    return Series(label, _floats(fields[1:]))
 
 
 def read_ucr(path: PathLike, *, skip_bad: bool = False, report: ReadReport | None = None) -> list[Series]:

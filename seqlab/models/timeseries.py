@@ -169,8 +169,8 @@ class SeriesTransformer(SeriesModel):
         if x.size(1) < cfg.patch:  # shorter than a patch: pad with zeros (masked below)
             pad = cfg.patch - x.size(1)
             x = F.pad(x, (0, 0, 0, pad))
-            mask = F.pad(mask if mask is not None else x.new_ones(x.shape[:2][0], x.size(1) - pad, dtype=torch.bool),
-                         (0, pad))
+            mask = F.pad(mask if mask is not None else torch.ones(x.size(0), x.size(1) - pad, dtype=torch.bool,
+                                                                  device=x.device), (0, pad))
         if x.size(1) > cfg.max_len:
             raise ValueError(f"the series has {x.size(1)} steps, more than max_len={cfg.max_len}")
         patches = self.embed(x.transpose(1, 2)).transpose(1, 2)  # (B, N, D)
@@ -179,8 +179,10 @@ class SeriesTransformer(SeriesModel):
         h = h + self.positions(torch.arange(1 + n, device=x.device))
         if mask is None:
             return self.dropout(h), None
-        starts = torch.arange(n, device=x.device) * cfg.stride  # a patch is real when its first step is
-        patch_mask = mask[:, starts]  # (B, N)
+        # a patch is real when it lies inside the series (so padding changes nothing); the first always is
+        ends = torch.arange(n, device=x.device) * cfg.stride + cfg.patch - 1
+        patch_mask = mask[:, ends]  # (B, N)
+        patch_mask[:, 0] = True
         return self.dropout(h), torch.cat([patch_mask.new_ones(b, 1), patch_mask], dim=1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
@@ -224,7 +226,8 @@ class ResidualConvBlock(nn.Module):
             h = conv(h)
             h = h if i == len(self.convs) - 1 else F.relu(h)
             h = h if mask is None else h * mask[:, None]
-        return F.relu(h + self.shortcut(x))
+        out = F.relu(h + self.shortcut(x))
+        return out if mask is None else out * mask[:, None]
 
 
 class ResNet1D(SeriesModel):
@@ -270,6 +273,7 @@ class CNNLSTM(SeriesModel):
                 h = F.max_pool1d(h, 2)  # (B, C, T // 2)
                 lengths = None if lengths is None else (lengths // 2).clamp(min=1)
                 mask = None if lengths is None else torch.arange(h.size(-1), device=h.device) < lengths[:, None]
+                h = h if mask is None else h * mask[:, None]  # a pair that straddled the end is padding too
         _, state = self.lstm(h.transpose(1, 2), lengths)  # (B, T', C) in
         return self.head(self.dropout(last_hidden(self.lstm, state)))
 

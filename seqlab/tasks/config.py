@@ -625,7 +625,7 @@ class ImageData:
     test_fraction: float = 0.2
     dev_fraction: float = 0.1
     split_seed: int = 0
-    augment: bool = True  # random shifts of up to one pixel in training (both models)
+    augment: bool = False  # random shifts of up to one pixel in training (both models)
 
     def __post_init__(self) -> None:
         if self.dataset not in IMAGE_DATASETS:
