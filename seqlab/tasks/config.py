@@ -562,8 +562,10 @@ SERIES_NORMALIZE = ("none", "series")
 
 @dataclass
 class SeriesData:
-    """A UCR dataset: its default train/test split; ``dev_fraction`` of the training series held out (at random,
-    stratified by nothing: Keras' ``validation_split=0.2`` holds out the last 20%) for early stopping."""
+    """A UCR dataset: its default train/test split; ``dev_fraction`` of the training series held out at random for
+    early stopping (Keras' ``validation_split=0.2`` holds out the last 20%), or, with 0, none: every series trains and
+    the training set itself is scored each epoch, so that the weights of lowest training loss are kept (dl-4-tsc's
+    protocol, fitting for sets of 20 to 60 series)."""
 
     dataset: str = "ucr"
     name: str = "GunPoint"
@@ -574,8 +576,8 @@ class SeriesData:
     def __post_init__(self) -> None:
         if self.dataset != "ucr":
             raise ValueError(f"dataset must be ucr, got {self.dataset!r}")
-        if not 0 < self.dev_fraction < 1:
-            raise ValueError(f"dev_fraction must lie strictly between 0 and 1, got {self.dev_fraction}")
+        if not 0 <= self.dev_fraction < 1:
+            raise ValueError(f"dev_fraction must lie in [0, 1), got {self.dev_fraction}")
         if self.normalize not in SERIES_NORMALIZE:
             raise ValueError(f"normalize must be one of {', '.join(SERIES_NORMALIZE)}, got {self.normalize!r}")
 

@@ -149,7 +149,9 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     name = cfg.data.name
     series = load_ucr(name, "train", data_dir)
     classes = sorted({s.label for s in series})
-    dev, rest = split_off(list(range(len(series))), cfg.data.dev_fraction, cfg.data.dev_seed)
+    everything = list(range(len(series)))
+    dev, rest = (split_off(everything, cfg.data.dev_fraction, cfg.data.dev_seed) if cfg.data.dev_fraction
+                 else (everything, everything))  # no hold-out: the training series are scored
     full = encode(series, classes, f"{name} train", normalize=cfg.data.normalize)
     equal = bool(full.mask.all())
     fill_model_config(cfg, full.values.size(1), len(classes), equal)
@@ -163,7 +165,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     loader = bucketed_loader(list(range(len(train_set))), train_set.take, lengths, cfg.train.batch_size,
                              cfg.train.seed, drop_last=len(train_set) % cfg.train.batch_size == 1)
     if progress:
-        print(f"UCR {name}: {len(train_set)} training series, {len(dev_set)} held out, {len(classes)} classes, "
+        held = f"{len(dev_set)} held out" if cfg.data.dev_fraction else "none held out"
+        print(f"UCR {name}: {len(train_set)} training series, {held}, {len(classes)} classes, "
               f"length {full.values.size(1)}; {cfg.model_type}: {sum(p.numel() for p in model.parameters()):,} "
               f"parameters; {per_epoch} steps per epoch")
     facts = fit_run(cfg, model, loader, out_dir, started, evaluate_dev=lambda m: _dev_metrics(m, dev_set),
@@ -173,7 +176,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
         return {}
     metrics, _ = evaluate(out_dir, data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
-                         n_dev=len(dev_set), epochs_trained=round(facts["steps"] / per_epoch, 1))
+                         n_dev=len(dev_set) if cfg.data.dev_fraction else 0, epochs_trained=round(facts["steps"] / per_epoch, 1))
 
 
 ATTENTION_BYTES = 2 * 2**30  # what the attention matrices of one micro-batch may take in training
