@@ -167,7 +167,7 @@ def test_series_transformer_shorter_than_a_patch_and_longer_than_max_len():
     assert model(torch.randn(2, 5, 1)).shape == (2, 2)
     with pytest.raises(ValueError, match="max_len=16"):
         model(torch.randn(1, 17, 1))
-    logits, weights = model(torch.randn(2, 16, 1), need_weights=True)
+    _, weights = model(torch.randn(2, 16, 1), need_weights=True)
     assert weights[0].shape == (2, 2, 4, 4)  # [CLS] + 3 patches
 
 

@@ -176,7 +176,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
         return {}
     metrics, _ = evaluate(out_dir, data_dir=data_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type, n_train=len(train_set),
-                         n_dev=len(dev_set) if cfg.data.dev_fraction else 0, epochs_trained=round(facts["steps"] / per_epoch, 1))
+                         n_dev=len(dev_set) if cfg.data.dev_fraction else 0,
+                         epochs_trained=round(facts["steps"] / per_epoch, 1))
 
 
 ATTENTION_BYTES = 2 * 2**30  # what the attention matrices of one micro-batch may take in training
