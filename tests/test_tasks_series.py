@@ -6,6 +6,7 @@ import json
 import math
 
 import pytest
+import torch
 
 import seqlab
 from seqlab.data.examples import Series
@@ -48,8 +49,14 @@ def test_train_eval_load_every_model(tmp_path, data_dir, model_type):
     assert test["accuracy"] == metrics["accuracy"]
     series = [[math.sin(t / 3) for t in range(24)], [0.0] * 24]
     predictions = clf.predict(series)
+    probabilities = clf.probabilities(series)
     assert [label in (1, 2) for label, _ in predictions] == [True, True]
-    assert all(abs(sum(p) - 1) < 1e-5 for _, p in predictions)
+    assert torch.allclose(probabilities.sum(1), torch.ones(2))
+    assert [p for _, p in predictions] == pytest.approx(probabilities.max(1).values.tolist())
+    line = "\t".join(map(str, series[0]))
+    assert clf.predict([line]) == predictions[:1]
+    with pytest.raises(SeqlabError, match="input series 1: 'x' is not a number"):
+        clf.predict(["1.0 x 2.0"])
     if clf.has_attention:
         weights = clf.attention(series[0])
         assert len(weights) == 24 and all(w >= 0 for w in weights)

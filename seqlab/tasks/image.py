@@ -190,6 +190,9 @@ class ImageClassifier:
         self.model, self.names, self.mean, self.std, self.config = model.eval(), names, mean, std, config
 
     def prepare(self, images) -> torch.Tensor:
+        if isinstance(images, (list, tuple)) and images and isinstance(images[0], str):
+            raise SeqlabError("an image model reads images, not lines of text: use the Python API, "
+                              "seqlab.load(run).predict(images) with an array (N, H, W) of pixels in [0, 1]")
         images = torch.as_tensor(np.asarray(images, dtype=np.float32))
         cfg = self.config.model
         try:
@@ -201,10 +204,14 @@ class ImageClassifier:
         return (images - self.mean) / self.std
 
     @torch.no_grad()
-    def predict(self, images) -> list[tuple[str, list[float]]]:
+    def probabilities(self, images) -> torch.Tensor:
+        """(N, classes): each image's probability of every class (in the order of ``names``)."""
         device = next(self.model.parameters()).device
-        probs = self.model(self.prepare(images).to(device)).float().softmax(-1).cpu()
-        return [(self.names[int(p.argmax())], p.tolist()) for p in probs]
+        return self.model(self.prepare(images).to(device)).float().softmax(-1).cpu()
+
+    def predict(self, images) -> list[tuple[str, float]]:
+        """Each image's class name and its probability."""
+        return [(self.names[int(p.argmax())], float(p.max())) for p in self.probabilities(images)]
 
     def attention(self, images) -> torch.Tensor:
         if self.config.model_type != "vit":

@@ -83,6 +83,25 @@ def real_values(values: Sequence[float], where: str) -> list[float]:
     return list(values[:end])
 
 
+def parse_values(line: str, index: int) -> list[float]:
+    """A series written as a line of numbers (tab-, comma- or space-separated; "NaN" allowed at the end)."""
+    fields = line.split("\t") if "\t" in line else line.split(",") if "," in line else line.split()
+    try:
+        return [float(v) for v in fields]
+    except ValueError:
+        bad = next(v for v in fields if not _is_number(v))
+        raise SeqlabError(f"input series {index}: {bad.strip()!r} is not a number (a series is a line of numbers, "
+                          "without its class)") from None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
 def encode(series: Sequence[Series], classes: Sequence[int], where: str, *, normalize: str = "none",
            length: int | None = None) -> SeriesBatch:
     """Series -> a padded batch; ``where`` names the source ("GunPoint train"), and series i is its line i."""
@@ -237,12 +256,16 @@ class SeriesClassifier:
         return encode(items, self.classes, where, normalize=self.config.data.normalize, length=length)
 
     @torch.no_grad()
-    def predict(self, series: Sequence[Sequence[float]]) -> list[tuple[int, list[float]]]:
-        """Each series' class (as the data names it) and the probability of every class."""
-        data = self.encode(series)
+    def probabilities(self, series: Sequence[Sequence[float] | str]) -> torch.Tensor:
+        """(N, classes): each series' probability of every class (in the order of ``classes``). A series is a list of
+        numbers or a line of them (tab-, comma- or space-separated, as the CLI reads them)."""
+        data = self.encode([parse_values(s, i) if isinstance(s, str) else s for i, s in enumerate(series, 1)])
         device = next(self.model.parameters()).device
-        probs = self.model(data.values.to(device), data.mask.to(device)).float().softmax(-1).cpu()
-        return [(self.classes[int(p.argmax())], p.tolist()) for p in probs]
+        return self.model(data.values.to(device), data.mask.to(device)).float().softmax(-1).cpu()
+
+    def predict(self, series: Sequence[Sequence[float] | str]) -> list[tuple[int, float]]:
+        """Each series' class (as the data names it) and its probability."""
+        return [(self.classes[int(p.argmax())], float(p.max())) for p in self.probabilities(series)]
 
     @torch.no_grad()
     def attention(self, values: Sequence[float]) -> list[float]:
