@@ -34,7 +34,7 @@ def _config(model_type: str, name: str = "ItalyPowerDemand", epochs: int = 2, **
 
 
 @pytest.mark.parametrize("model_type", list(TINY))
-def test_train_eval_load_every_model(tmp_path, data_dir, model_type):
+def test_train_eval_load_every_model(tmp_path, data_dir, model_type, capsys):
     task = get_task("series")
     out = tmp_path / model_type
     metrics = task.train(_config(model_type), out, progress=False, data_dir=data_dir)
@@ -57,6 +57,14 @@ def test_train_eval_load_every_model(tmp_path, data_dir, model_type):
     assert clf.predict([line]) == predictions[:1]
     with pytest.raises(SeqlabError, match="input series 1: 'x' is not a number"):
         clf.predict(["1.0 x 2.0"])
+    if model_type == "lstm":  # the CLI reads a series per line
+        from seqlab.cli import main
+
+        capsys.readouterr()
+        assert main(["predict", str(out), " ".join(map(str, series[1]))]) == 0
+        label, p = capsys.readouterr().out.split()
+        assert int(label) == predictions[1][0] and float(p) == pytest.approx(predictions[1][1], abs=1e-4)
+        assert main(["predict", str(out), "1 2 oops"]) == 2
     if clf.has_attention:
         weights = clf.attention(series[0])
         assert len(weights) == 24 and all(w >= 0 for w in weights)
