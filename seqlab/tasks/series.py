@@ -190,7 +190,8 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
               f"parameters; {per_epoch} steps per epoch")
     facts = fit_run(cfg, model, loader, out_dir, started, evaluate_dev=lambda m: _dev_metrics(m, dev_set),
                     save_vocab=lambda d: _save_classes(d, classes), progress=progress, resume=resume,
-                    curve={"metric": "accuracy"})
+                    curve={"metric": "accuracy", "title": f"{name}: learning curve" + (
+                        "" if cfg.data.dev_fraction else " (no hold-out: 'validation' is the training set)")})
     if facts is None:
         return {}
     metrics, _ = evaluate(out_dir, data_dir=data_dir)
