@@ -186,3 +186,20 @@ def test_configs_refuse_bad_values():
         KerasSeriesConfig(dropout=1.0)
     with pytest.raises(ValueError, match="length"):
         KerasSeriesTransformer(KerasSeriesConfig(n_classes=2))
+
+
+def test_the_keras_blocks_are_a_constant_shift_and_attention_gets_no_gradient():
+    """The lab's finding: Keras' LayerNormalization normalises over the feature axis, here of size 1, so it returns its
+    bias whatever its input. Each block adds constants, the model is its MLP on the raw series, and the attention and
+    feed-forward weights receive exactly zero gradient."""
+    torch.manual_seed(4)
+    model = KerasSeriesTransformer(KerasSeriesConfig(length=50, n_classes=2))
+    x, label = torch.randn(8, 50, 1), torch.randint(0, 2, (8,))
+    model.loss(x, label=label).backward()
+    for block in model.blocks:
+        for part in (block.attn, block.feed_forward):
+            assert all(not p.grad.any() for p in part.parameters())
+    assert model.mlp[0].weight.grad.any()
+    model.eval()
+    shift = sum(b.attn_block.norm.bias + b.ff_block.norm.bias for b in model.blocks)
+    torch.testing.assert_close(model(x), model.head(model.mlp((x + shift).mean(-1))))

@@ -87,9 +87,13 @@ class KerasEncoderBlock(nn.Module):
 
 
 class KerasSeriesTransformer(SeriesModel):
-    """The keras-io model. Its pooling averages each time step's F features (F = 1: it keeps the series as it is),
-    so the MLP sees T numbers: with one feature, no positions and attention that mixes steps by value alone, the
-    blocks can do little the MLP could not. On FordA's 500 x 1 it has 93,130 parameters, as Keras reports."""
+    """The keras-io model. On FordA's 500 x 1 it has 93,130 parameters, as Keras reports.
+
+    Why it is wrong (the lab's question): with one feature per step, each LayerNorm normalises a single number, so it
+    returns its bias whatever the attention or feed-forward computed: every block adds a constant, no gradient reaches
+    the attention, and the model is its MLP on the raw series (tests/test_timeseries.py shows it). Even with more
+    features, the steps carry no positions, and the pooling (over the features, channels_first) hands the MLP one
+    number per step."""
 
     def __init__(self, cfg: KerasSeriesConfig):
         super().__init__()
