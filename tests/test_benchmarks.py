@@ -64,3 +64,35 @@ def test_a_failing_benchmark_fails_the_run_after_the_others_ran(monkeypatch, tmp
         run.main()
     assert "FAILED disagrees" in capsys.readouterr().out
     assert '"quick=True"' in (tmp_path / "agrees.json").read_text()
+
+
+def test_the_ucr_anchors_cover_every_staged_set_and_match_the_issue():
+    import ucr
+
+    published = ucr.published()
+    assert set(published) == set(ucr.STAGED)
+    # the issue's anchors (ROCKET / MiniRocket / InceptionTime / ResNet / 1-NN DTW)
+    assert [published["GunPoint"][k] for k in ucr.PUBLISHED] == [1.0, 0.992, 1.0, 0.991, 0.913]
+    assert [published["OSULeaf"][k] for k in ucr.PUBLISHED] == [0.941, 0.958, 0.942, 0.980, 0.612]
+
+
+def test_the_ucr_ablation_counts_a_difference_only_beyond_the_seeds_spread():
+    import ucr
+
+    def cell(mean, sd):
+        return {"mean": mean, "sd": sd}
+
+    summary = {"A": {"keras": cell(0.9, 0.01), "keras_noattn": cell(0.8, 0.02)},
+               "B": {"keras": cell(0.80, 0.05), "keras_noattn": cell(0.82, 0.01)},
+               "C": {"keras": cell(0.5, 0.0), "keras_noattn": cell(0.7, 0.1)}}
+    result = ucr.ablation(summary)
+    assert [r["verdict"] for r in result["rows"]] == ["helps", "no difference", "hurts"]
+    assert (result["helps"], result["hurts"]) == (1, 1)
+
+
+def test_rocket_runs_on_a_staged_set(data_dir):
+    pytest.importorskip("sktime")
+    import ucr_rocket
+
+    row = ucr_rocket.run_rocket("ItalyPowerDemand", str(data_dir), n_kernels=200)
+    assert row["accuracy"] > 0.85 and row["library"].startswith("sktime")
