@@ -33,7 +33,7 @@ STAGED = ("ACSF1", "ArrowHead", "Beef", "CBF", "Coffee", "ECG200", "ECGFiveDays"
           "SyntheticControl", "Trace", "TwoLeadECG")
 RECIPES = {"keras": "ucr_keras.yaml", "keras_noattn": "ucr_keras_noattn.yaml", "transformer": "ucr_transformer.yaml",
            "resnet": "ucr_resnet.yaml", "cnn_lstm": "ucr_cnn_lstm.yaml", "lstm": "ucr_lstm.yaml"}
-SEEDS = {"keras": 3, "keras_noattn": 3, "transformer": 3, "resnet": 1, "cnn_lstm": 1, "lstm": 1}
+SEEDS = {"keras": 2, "keras_noattn": 3, "transformer": 3, "resnet": 1, "cnn_lstm": 1, "lstm": 1}
 # a CPU cap per run: the Keras model's attention over every time step (4 heads of 256) costs T^2, minutes per epoch
 # on the longest sets
 MINUTES = {"keras": 0.75, "keras_noattn": 0.5, "transformer": 1.0, "resnet": 1.5, "cnn_lstm": 1.0, "lstm": 0.75}
