@@ -253,9 +253,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    """Translate (seq2seq), classify (label and probability), tag (token/TAG) or fill in [MASK] (a pre-trained
-    BERT: the top 5 pieces with probabilities) for each input line."""
+    """Translate (seq2seq), classify (label and probability), tag (token/TAG), fill in [MASK] (a pre-trained
+    BERT: the top 5 pieces with probabilities) or forecast (a line of numbers: the next values) for each input line."""
     from seqlab.tasks import load_run as load
+    from seqlab.tasks.series import parse_values
 
     batches = _input_batches(args)
     if getattr(args, "story", None) is not None or getattr(args, "plot", None) is not None:
@@ -268,6 +269,9 @@ def cmd_predict(args: argparse.Namespace) -> None:
                                               predictor.translate(texts, beam_size=args.beam, alpha=args.alpha)])
     elif hasattr(predictor, "nearest"):  # word vectors: the nearest words to a word or "king - man + woman"
         _answer_lines(batches, lambda texts: [escape_controls(line) for line in predictor.nearest(texts)])
+    elif hasattr(predictor, "forecast"):  # a forecaster: each line is a history, the answer its next values
+        _answer_lines(batches, lambda texts: ["\t".join(f"{v:.6g}" for v in predictor.forecast(
+            parse_values(t, i))) for i, t in enumerate(texts, 1)])
     elif hasattr(predictor, "predict"):
         _answer_lines(batches, lambda texts: [f"{escape_controls(str(label))}\t{p:.4f}"
                                               for label, p in predictor.predict(texts)])

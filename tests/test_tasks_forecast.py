@@ -243,3 +243,16 @@ def test_eval_on_the_dev_part_and_refuses_other_splits(sunspots_run, tmp_path):
     assert parts.plots == {"The forecasts against the truth": "forecast.png"} and len(parts.table) == 4
     with pytest.raises(SeqlabError, match="held-out tail"):
         evaluate(sunspots_run, split="validation")
+
+
+def test_cli_predict_forecasts_a_history_per_line(sunspots_run, capsys):
+    import seqlab
+    from seqlab.cli import main
+    from seqlab.tasks.forecast import load_series
+
+    history = load_series("sunspots").values[:269].tolist()
+    capsys.readouterr()
+    assert main(["predict", str(sunspots_run), " ".join(map(str, history))]) == 0
+    printed = [float(v) for v in capsys.readouterr().out.split()]
+    assert printed == pytest.approx(seqlab.load(sunspots_run).forecast(history), rel=1e-5)
+    assert main(["predict", str(sunspots_run), "1 2 x"]) == 2
