@@ -55,7 +55,7 @@ def test_train_eval_load_every_model(tmp_path, data_dir, model_type, capsys):
     assert [p for _, p in predictions] == pytest.approx(probabilities.max(1).values.tolist())
     line = "\t".join(map(str, series[0]))
     assert clf.predict([line]) == predictions[:1]
-    with pytest.raises(SeqlabError, match="input series 1: 'x' is not a number"):
+    with pytest.raises(SeqlabError, match="input series 1: value 'x' is not a number"):
         clf.predict(["1.0 x 2.0"])
     if model_type == "lstm":  # the CLI reads a series per line
         from seqlab.cli import main

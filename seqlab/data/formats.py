@@ -468,7 +468,7 @@ def read_babi(path: PathLike, *, skip_bad: bool = False, report: ReadReport | No
 
 # --------------------------------------------------------------------------- time series
 
-def _floats(values: Sequence[str]) -> list[float]:
+def parse_floats(values: Sequence[str]) -> list[float]:
     try:
         return [float(v) for v in values]
     except ValueError:
@@ -495,7 +495,7 @@ def _ucr_row(line: str) -> Series | None:
         label = parse_label(fields[0])
     except BadRow as err:
         raise BadRow(f"{err}: the class label must be the first column (label, x1, ..., xT)") from None
-    return Series(label, _floats(fields[1:]))
+    return Series(label, parse_floats(fields[1:]))
 
 
 def read_ucr(path: PathLike, *, skip_bad: bool = False, report: ReadReport | None = None) -> list[Series]:
@@ -513,7 +513,7 @@ def _ts_row(line: str) -> Series | None:
     *dims, label = line.split(":")
     if len(dims) != 1:
         raise BadRow(f"expected one dimension and a label ('x1,...,xT:label'), got {len(dims)} dimension(s)")
-    return Series(parse_label(label), _floats(dims[0].split(",")))
+    return Series(parse_label(label), parse_floats(dims[0].split(",")))
 
 
 def read_ts(path: PathLike, *, skip_bad: bool = False, report: ReadReport | None = None) -> list[Series]:

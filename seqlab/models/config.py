@@ -712,6 +712,13 @@ class SeriesLSTMConfig:
         _check_dropouts(self.dropout)
 
 
+def check_filled(**sizes: int) -> None:
+    """Sizes a model needs that its task fills in from the data (classes, outputs): each must be set (at least 1)."""
+    for name, size in sizes.items():
+        if size < 1:
+            raise ValueError(f"{name} must be at least 1 (the task fills it in from the data)")
+
+
 def _check_dropouts(*rates: float) -> None:
     if not all(0 <= r < 1 for r in rates):
         raise ValueError(f"dropout rates must lie in [0, 1), got {list(rates)}")

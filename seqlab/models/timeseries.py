@@ -25,6 +25,7 @@ from seqlab.models.config import (
     ResNet1DConfig,
     SeriesLSTMConfig,
     SeriesTransformerConfig,
+    check_filled,
 )
 from seqlab.nn.attention import MultiHeadAttention
 from seqlab.nn.layers import EncoderLayer, FeedForward, Residual
@@ -239,8 +240,7 @@ class ResNet1D(SeriesModel):
 
     def __init__(self, cfg: ResNet1DConfig):
         super().__init__()
-        if cfg.n_classes < 1:
-            raise ValueError("n_classes must be at least 1 (the task fills it in)")
+        check_filled(n_classes=cfg.n_classes)
         self.config = cfg
         sizes = [cfg.features, *cfg.filters]
         self.blocks = nn.ModuleList(ResidualConvBlock(a, b, cfg.kernels) for a, b in itertools.pairwise(sizes))
@@ -258,8 +258,7 @@ class CNNLSTM(SeriesModel):
 
     def __init__(self, cfg: CNNLSTMConfig):
         super().__init__()
-        if cfg.n_classes < 1:
-            raise ValueError("n_classes must be at least 1 (the task fills it in)")
+        check_filled(n_classes=cfg.n_classes)
         self.config = cfg
         sizes = [cfg.features, *cfg.filters]
         self.convs = nn.ModuleList(_conv_bn(a, b, cfg.kernel) for a, b in itertools.pairwise(sizes))
@@ -288,8 +287,7 @@ class SeriesLSTM(SeriesModel):
 
     def __init__(self, cfg: SeriesLSTMConfig):
         super().__init__()
-        if cfg.outputs < 1:
-            raise ValueError("outputs must be at least 1 (the task fills it in)")
+        check_filled(outputs=cfg.outputs)
         self.config = cfg
         self.lstm = Recurrent("lstm", cfg.features, cfg.hidden, num_layers=cfg.layers,
                               bidirectional=cfg.bidirectional, dropout=cfg.dropout)

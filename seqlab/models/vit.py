@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqlab.models.config import SmallCNNConfig, ViTConfig
+from seqlab.models.config import SmallCNNConfig, ViTConfig, check_filled
 from seqlab.nn.layers import EncoderLayer
 from seqlab.nn.positional import LearnedPositionalEmbedding
 
@@ -43,8 +43,7 @@ class ImageModel(nn.Module):
 class ViT(ImageModel):
     def __init__(self, cfg: ViTConfig):
         super().__init__()
-        if cfg.n_classes < 1:
-            raise ValueError("n_classes must be at least 1 (the task fills it in)")
+        check_filled(n_classes=cfg.n_classes)
         self.config = cfg
         p = cfg.patch_size
         self.grid = (cfg.image_size[0] // p, cfg.image_size[1] // p)
@@ -94,8 +93,7 @@ class SmallCNN(ImageModel):
 
     def __init__(self, cfg: SmallCNNConfig):
         super().__init__()
-        if cfg.n_classes < 1:
-            raise ValueError("n_classes must be at least 1 (the task fills it in)")
+        check_filled(n_classes=cfg.n_classes)
         self.config = cfg
         stages, c_in = [], cfg.channels
         for c_out in cfg.filters:

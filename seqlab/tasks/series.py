@@ -85,21 +85,13 @@ def real_values(values: Sequence[float], where: str) -> list[float]:
 
 def parse_values(line: str, index: int) -> list[float]:
     """A series written as a line of numbers (tab-, comma- or space-separated; "NaN" allowed at the end)."""
+    from seqlab.data.formats import BadRow, parse_floats
+
     fields = line.split("\t") if "\t" in line else line.split(",") if "," in line else line.split()
     try:
-        return [float(v) for v in fields]
-    except ValueError:
-        bad = next(v for v in fields if not _is_number(v))
-        raise SeqlabError(f"input series {index}: {bad.strip()!r} is not a number (a series is a line of numbers, "
-                          "without its class)") from None
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+        return parse_floats([v.strip() for v in fields])
+    except BadRow as err:
+        raise SeqlabError(f"input series {index}: {err} (a series is a line of numbers, without its class)") from None
 
 
 def encode(series: Sequence[Series], classes: Sequence[int], where: str, *, normalize: str = "none",
