@@ -78,22 +78,44 @@ def test_branch_norm_residual_is_x_plus_norm_of_the_branch():
         Residual(norm, dropout=0.0, norm_first=True, branch_norm=True)
 
 
-def test_keras_block_is_the_examples_transformer_encoder():
-    """x + LN(MHA(x, x)), then x + LN(Conv1D_1x1(ReLU(Conv1D_1x1(x)))), eval mode (no dropout)."""
+@pytest.mark.parametrize("norm", ["pre", "branch"])
+def test_keras_block_is_the_examples_transformer_encoder(norm):
+    """pre: x + MHA(LN(x)), then x + FF(LN(x)); branch: x + LN(MHA(x)), then x + LN(FF(x)); eval mode (no dropout),
+    FF = Conv1D_1x1(ReLU(Conv1D_1x1(.)))."""
     torch.manual_seed(1)
-    cfg = KerasSeriesConfig(length=9, n_classes=3, head_size=4, heads=2, ff_dim=3, blocks=1, mlp_units=[5])
+    cfg = KerasSeriesConfig(length=9, n_classes=3, head_size=4, heads=2, ff_dim=3, blocks=1, mlp_units=[5], norm=norm)
     model = KerasSeriesTransformer(cfg).eval()
     block = model.blocks[0]
+    with torch.no_grad():  # LayerNorm's gain and bias away from (1, 0), so a wrong order shows
+        for norm_layer in (block.attn_block.norm, block.ff_block.norm):
+            norm_layer.weight.fill_(1.7)
+            norm_layer.bias.fill_(-0.3)
+
+    def ln(h, layer):
+        return F.layer_norm(h, (1,), layer.weight, layer.bias, eps=1e-6)
+
+    def ff(h):
+        return block.feed_forward.w_2(F.relu(block.feed_forward.w_1(h)))
+
     x = torch.randn(2, 9, 1)
-    attn, _ = block.attn(x)
-    res = x + F.layer_norm(attn, (1,), block.attn_block.norm.weight, block.attn_block.norm.bias, eps=1e-6)
-    ff = block.feed_forward.w_2(F.relu(block.feed_forward.w_1(res)))
-    out = res + F.layer_norm(ff, (1,), block.ff_block.norm.weight, block.ff_block.norm.bias, eps=1e-6)
+    if norm == "pre":
+        res = x + block.attn(ln(x, block.attn_block.norm))[0]
+        out = res + ff(ln(res, block.ff_block.norm))
+    else:
+        res = x + ln(block.attn(x)[0], block.attn_block.norm)
+        out = res + ln(ff(res), block.ff_block.norm)
     torch.testing.assert_close(block(x)[0], out)
     # channels-first global average pooling: the mean over the one feature, i.e. the sequence itself, into the MLP
     mlp = model.mlp[0]
     expected = model.head(F.relu(out.mean(-1) @ mlp.weight.T + mlp.bias))
     torch.testing.assert_close(model(x), expected)
+
+
+def test_the_edited_example_pools_over_time_into_29258_parameters():
+    cfg = KerasSeriesConfig(length=500, n_classes=2, norm="branch", pool="time")
+    model = KerasSeriesTransformer(cfg)
+    assert _params(model) == 4 * 7186 + (1 * 128 + 128) + 128 * 2 + 2 == 29_258
+    assert model(torch.randn(3, 500, 1)).shape == (3, 2)
 
 
 def test_keras_model_refuses_another_length_and_returns_attention():
@@ -188,18 +210,29 @@ def test_configs_refuse_bad_values():
         KerasSeriesTransformer(KerasSeriesConfig(n_classes=2))
 
 
-def test_the_keras_blocks_are_a_constant_shift_and_attention_gets_no_gradient():
+@pytest.mark.parametrize("norm", ["pre", "branch"])
+def test_the_keras_blocks_add_a_constant_whatever_the_series(norm):
     """The lab's finding: Keras' LayerNormalization normalises over the feature axis, here of size 1, so it returns its
-    bias whatever its input. Each block adds constants, the model is its MLP on the raw series, and the attention and
-    feed-forward weights receive exactly zero gradient."""
+    bias whatever its input. Each block adds the same constant to every series and step; the model is its MLP on the
+    raw series, shifted. Before the attention (pre) it makes every token the same, so the weights are uniform and the
+    queries and keys get no gradient; after the branches (branch) no gradient reaches the attention or the
+    feed-forward at all."""
     torch.manual_seed(4)
-    model = KerasSeriesTransformer(KerasSeriesConfig(length=50, n_classes=2))
+    model = KerasSeriesTransformer(KerasSeriesConfig(length=50, n_classes=2, norm=norm))
     x, label = torch.randn(8, 50, 1), torch.randint(0, 2, (8,))
     model.loss(x, label=label).backward()
     for block in model.blocks:
-        for part in (block.attn, block.feed_forward):
-            assert all(not p.grad.any() for p in part.parameters())
+        q_and_k = block.attn.in_proj.weight.grad[: 2 * 1024]
+        assert not q_and_k.any()
+        if norm == "branch":
+            assert all(not p.grad.any() for part in (block.attn, block.feed_forward) for p in part.parameters())
     assert model.mlp[0].weight.grad.any()
     model.eval()
-    shift = sum(b.attn_block.norm.bias + b.ff_block.norm.bias for b in model.blocks)
-    torch.testing.assert_close(model(x), model.head(model.mlp((x + shift).mean(-1))))
+    other = torch.randn(8, 50, 1) * 3
+    for block in model.blocks:
+        out, weights = block(x, need_weights=True)
+        torch.testing.assert_close(weights, torch.full_like(weights, 1 / 50)) if norm == "pre" else None
+        shift = out - x
+        torch.testing.assert_close(block(other)[0] - other, shift)
+        torch.testing.assert_close(shift, shift[:1, :1].expand_as(shift))
+        x = out

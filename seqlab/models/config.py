@@ -609,12 +609,21 @@ class Word2VecConfig:
 SERIES_POOLS = ("cls", "mean")
 
 
+KERAS_NORMS = ("pre", "branch")
+KERAS_POOLS = ("features", "time")
+
+
 @dataclass
 class KerasSeriesConfig:
     """The keras-io example "Timeseries classification with a Transformer model" (FordA), layer for layer: one value
-    per time step, no positions, 4 blocks of (4 heads of size 256, a 1x1-conv feed-forward of width 4), the average
-    taken over the feature axis (Keras' GlobalAveragePooling1D(data_format="channels_first")), so the 500 time steps
-    feed an MLP of 128. ``attention: false`` removes the attention sub-layers (the lab's ablation)."""
+    per time step, no positions, 4 blocks of (4 heads of size 256, a 1x1-conv feed-forward of width 4), an MLP of 128.
+    ``attention: false`` removes the attention sub-layers (the lab's ablation).
+
+    Two versions of the example exist. The one whose ``model.summary()`` reports 93,130 parameters (the default)
+    normalises before each sub-layer (``norm: pre``, x + Dropout(MHA(LN(x)))) and averages over the feature axis
+    (``pool: features``, GlobalAveragePooling1D(data_format="channels_first")), so the 500 time steps feed the MLP.
+    The file as later edited normalises each branch's output (``norm: branch``, x + LN(Dropout(MHA(x)))) and
+    averages over time (``pool: time``, "channels_last"), so the MLP reads one number: 29,258 parameters."""
 
     length: int = 0  # T, filled from the data when 0 (the MLP reads one input per time step)
     features: int = 1
@@ -627,8 +636,13 @@ class KerasSeriesConfig:
     dropout: float = 0.25
     mlp_dropout: float = 0.4
     attention: bool = True
+    norm: str = "pre"  # pre | branch
+    pool: str = "features"  # features (channels_first) | time (channels_last)
 
     def __post_init__(self) -> None:
+        if self.norm not in KERAS_NORMS or self.pool not in KERAS_POOLS:
+            raise ValueError(f"norm must be one of {', '.join(KERAS_NORMS)} and pool one of {', '.join(KERAS_POOLS)}, "
+                             f"got {self.norm!r}, {self.pool!r}")
         if min(self.head_size, self.heads, self.ff_dim, self.features) < 1 or self.blocks < 0:
             raise ValueError("head_size, heads, ff_dim and features must be at least 1, blocks at least 0")
         _check_dropouts(self.dropout, self.mlp_dropout)

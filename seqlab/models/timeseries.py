@@ -66,18 +66,19 @@ def _keras_glorot_(weight: torch.Tensor, fan_in: int, fan_out: int) -> None:
 
 
 class KerasEncoderBlock(nn.Module):
-    """The example's ``transformer_encoder``: x + LayerNorm(Dropout(MHA(x, x))), then
-    x + LayerNorm(Conv1D_1x1(Dropout(ReLU(Conv1D_1x1(x))))); LayerNorm eps 1e-6, as Keras."""
+    """The example's ``transformer_encoder``, LayerNorm eps 1e-6 as Keras. ``norm: pre``: x + Dropout(MHA(LN(x))),
+    then x + Conv1D_1x1(Dropout(ReLU(Conv1D_1x1(LN(x))))); ``norm: branch``: x + LN(Dropout(MHA(x))), then
+    x + LN(Conv1D_1x1(Dropout(ReLU(Conv1D_1x1(x)))))."""
 
     def __init__(self, cfg: KerasSeriesConfig):
         super().__init__()
-        f = cfg.features
+        f, pre = cfg.features, cfg.norm == "pre"
         self.attn = (MultiHeadAttention(f, cfg.heads, head_dim=cfg.head_size, dropout=cfg.dropout)
                      if cfg.attention else None)
-        self.attn_block = (Residual(nn.LayerNorm(f, eps=1e-6), dropout=cfg.dropout, norm_first=False,
-                                    branch_norm=True) if cfg.attention else None)
+        self.attn_block = (Residual(nn.LayerNorm(f, eps=1e-6), dropout=cfg.dropout, norm_first=pre,
+                                    branch_norm=not pre) if cfg.attention else None)
         self.feed_forward = FeedForward(f, cfg.ff_dim, dropout=cfg.dropout)  # Conv1D(kernel_size=1) = Linear
-        self.ff_block = Residual(nn.LayerNorm(f, eps=1e-6), dropout=0.0, norm_first=False, branch_norm=True)
+        self.ff_block = Residual(nn.LayerNorm(f, eps=1e-6), dropout=0.0, norm_first=pre, branch_norm=not pre)
 
     def forward(self, x: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (B, T, F) -> (B, T, F), attention weights (B, H, T, T) or None."""
@@ -91,10 +92,12 @@ class KerasSeriesTransformer(SeriesModel):
     """The keras-io model. On FordA's 500 x 1 it has 93,130 parameters, as Keras reports.
 
     Why it is wrong (the lab's question): with one feature per step, each LayerNorm normalises a single number, so it
-    returns its bias whatever the attention or feed-forward computed: every block adds a constant, no gradient reaches
-    the attention, and the model is its MLP on the raw series (tests/test_timeseries.py shows it). Even with more
-    features, the steps carry no positions, and the pooling (over the features, channels_first) hands the MLP one
-    number per step."""
+    returns its bias whatever its input. Before a sub-layer (``norm: pre``) it feeds the attention the same vector at
+    every step, so the attention weights are uniform and its output a constant; after one (``norm: branch``) it
+    erases what the sub-layer computed. Either way every block adds a constant that does not depend on the series, and
+    the model is its MLP on the raw series, shifted (tests/test_timeseries.py shows it). Even with more features, the
+    steps carry no positions, and the pooling hands the MLP one number per step (or, averaging over time, one
+    number)."""
 
     def __init__(self, cfg: KerasSeriesConfig):
         super().__init__()
@@ -102,7 +105,7 @@ class KerasSeriesTransformer(SeriesModel):
             raise ValueError("the Keras model needs its series length and number of classes (length, n_classes)")
         self.config = cfg
         self.blocks = nn.ModuleList(KerasEncoderBlock(cfg) for _ in range(cfg.blocks))
-        layers, width = [], cfg.length
+        layers, width = [], cfg.length if cfg.pool == "features" else cfg.features
         for units in cfg.mlp_units:
             layers += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(cfg.mlp_dropout)]
             width = units
@@ -133,7 +136,8 @@ class KerasSeriesTransformer(SeriesModel):
         for block in self.blocks:
             x, w = block(x, need_weights)
             weights.append(w)
-        pooled = x.mean(-1)  # GlobalAveragePooling1D(data_format="channels_first"): over the features, (B, T)
+        # GlobalAveragePooling1D: "channels_first" averages the features, (B, T); "channels_last" the steps, (B, F)
+        pooled = x.mean(-1) if self.config.pool == "features" else x.mean(1)
         logits = self.head(self.mlp(pooled))
         return (logits, [w for w in weights if w is not None]) if need_weights else logits
 
