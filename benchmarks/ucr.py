@@ -166,6 +166,37 @@ def ablation(summary: dict) -> dict:
     return {"rows": rows, "helps": helps, "hurts": hurts}
 
 
+NAMES = {"keras": "Keras", "keras_noattn": "Keras, no attention", "transformer": "Transformer (ours)",
+         "resnet": "ResNet", "cnn_lstm": "CNN+BiLSTM", "lstm": "LSTM"}
+
+
+def markdown(result: dict) -> str:
+    """The README's tables from a results file: accuracy beside the anchors, then training time per set."""
+    summary, models = result["summary"], [m for m in NAMES if any(m in s for s in result["summary"].values())]
+    pub, rocket = result["published"], result["rocket_here"]
+    head = ["set", "ROCKET", "MiniRocket", "InceptionTime", "ResNet (dl-4-tsc)", "1-NN DTW", "ROCKET here",
+            *[NAMES[m] for m in models]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
+    for d, cells in summary.items():
+        row = [d, *[f"{pub[d][k]:.3f}" if k in pub.get(d, {}) else "" for k in PUBLISHED],
+               f"{rocket[d]['accuracy']:.3f}" if d in rocket else ""]
+        row += [f"{cells[m]['mean']:.3f} ± {cells[m]['sd']:.3f}" if m in cells and cells[m]["seeds"] > 1
+                else f"{cells[m]['mean']:.3f}" if m in cells else "—" for m in models]
+        lines.append("| " + " | ".join(row) + " |")
+    means = result["means"]
+    lines.append("| **mean** | " + " | ".join(f"**{means[k]:.3f}**" if k in means else "" for k in
+                                              [*PUBLISHED, "rocket_here", *models]) + " |")
+    lines += ["", "| set | ROCKET here: fit + predict s | " + " | ".join(f"{NAMES[m]}: s (epochs)" for m in models)
+              + " |", "|" + "---|" + "---:|" * (len(models) + 1)]
+    for d, cells in summary.items():
+        r = rocket.get(d)
+        row = [d, f"{r['fit_seconds'] + r['predict_seconds']:.1f}" if r else ""]
+        row += [f"{cells[m]['train_seconds']:.0f} ({cells[m]['epochs']:.0f}){'*' if cells[m]['capped'] else ''}"
+                if m in cells else "—" for m in models]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(RECIPES))
@@ -176,7 +207,11 @@ def main() -> None:
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "ucr"))
     parser.add_argument("--data-dir", default=os.environ.get("SEQLAB_DATA_DIR", str(ROOT.parent / "shared" / "data")))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--markdown", action="store_true", help="print the README's tables from the results file")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads((Path(args.out) / "ucr.json").read_text())))
+        return
     models, datasets = args.models.split(","), args.datasets.split(",")
     seeds, minutes = _pairs(args.seeds, int, SEEDS), _pairs(args.minutes, float, MINUTES)
     lengths = series_lengths(args.data_dir)
