@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -33,7 +34,7 @@ STAGED = ("ACSF1", "ArrowHead", "Beef", "CBF", "Coffee", "ECG200", "ECGFiveDays"
           "SyntheticControl", "Trace", "TwoLeadECG")
 RECIPES = {"keras": "ucr_keras.yaml", "keras_noattn": "ucr_keras_noattn.yaml", "transformer": "ucr_transformer.yaml",
            "resnet": "ucr_resnet.yaml", "cnn_lstm": "ucr_cnn_lstm.yaml", "lstm": "ucr_lstm.yaml"}
-SEEDS = {"keras": 2, "keras_noattn": 3, "transformer": 3, "resnet": 1, "cnn_lstm": 1, "lstm": 1}
+SEEDS = {"keras": 3, "keras_noattn": 3, "transformer": 3, "resnet": 1, "cnn_lstm": 1, "lstm": 1}
 # a CPU cap per run: the Keras model's attention over every time step (4 heads of 256) costs T^2, minutes per epoch
 # on the longest sets
 MINUTES = {"keras": 0.75, "keras_noattn": 0.5, "transformer": 1.0, "resnet": 1.5, "cnn_lstm": 1.0, "lstm": 0.75}
@@ -51,13 +52,14 @@ def _pairs(spec: str, cast: type, defaults: dict) -> dict:
     return out
 
 
-def run_one(model: str, dataset: str, seed: int, minutes: float, runs: Path, data_dir: str) -> dict:
+def run_one(model: str, dataset: str, seed: int, minutes: float, runs: Path, data_dir: str,
+            extra: tuple[str, ...] = ()) -> dict:
     out = runs / model / dataset / f"seed{seed}"
     if not (out / "metrics.json").is_file():
         out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [sys.executable, "-m", "seqlab", "train", str(ROOT / "configs" / RECIPES[model]), "--out", str(out),
                "--data-dir", data_dir, "--quiet", f"--data.name={dataset}", f"--train.seed={seed}",
-               f"--train.max_minutes={minutes}", "--overwrite"]
+               f"--train.max_minutes={minutes}", "--overwrite", *extra]
         with open(out.parent / f"seed{seed}.log", "w") as log:
             code = subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log,
                                   stderr=subprocess.STDOUT).returncode
@@ -65,6 +67,18 @@ def run_one(model: str, dataset: str, seed: int, minutes: float, runs: Path, dat
             print(f"{model} {dataset} seed {seed}: failed with exit code {code}, see {out.parent}/seed{seed}.log")
             return {"failed": code}
     return json.loads((out / "metrics.json").read_text())
+
+
+def run_pair(dataset: str, seed: int, minutes: dict, runs: Path, data_dir: str) -> list[tuple]:
+    """The ablation's two arms on one set and seed, on the same budget: the Keras model (its attention makes it slow,
+    so the time cap may stop it), then the same without attention for as many epochs as the first trained (or, when
+    early stopping ended the first, the same early stopping), never capped by time."""
+    with_attention = run_one("keras", dataset, seed, minutes["keras"], runs, data_dir)
+    extra = ()
+    if with_attention.get("stopped_by") == "time budget":
+        extra = (f"--epochs={max(1, math.ceil(with_attention['epochs_trained']))}",)
+    without = run_one("keras_noattn", dataset, seed, 60.0, runs, data_dir, extra)
+    return [("keras", dataset, seed, with_attention), ("keras_noattn", dataset, seed, without)]
 
 
 def series_lengths(data_dir: str) -> dict[str, int]:
@@ -81,8 +95,10 @@ def rocket_here(datasets: list[str], data_dir: str, results: Path) -> dict[str, 
     """ROCKET (sktime) on this machine: read from results/ucr_rocket.json when it covers the sets, else run."""
     path = results / "ucr_rocket.json"
     if path.is_file():
-        rows = {r["dataset"]: r for r in json.loads(path.read_text())["rows"]}
-        if all(d in rows for d in datasets):
+        saved = json.loads(path.read_text())
+        rows = {r["dataset"]: r for r in saved["rows"]}
+        paper_protocol = saved.get("settings", {}).get("kernels") == 10000 and saved["settings"].get("ridge") == "paper"
+        if paper_protocol and all(d in rows for d in datasets):
             return rows
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from ucr_rocket import run_rocket
@@ -144,14 +160,15 @@ def print_tables(summary: dict, models: list[str], pub: dict, rocket: dict) -> d
 
 
 def ablation(summary: dict) -> dict:
-    """Attention minus no attention (the Keras model), per set: the difference of the seed means and whether it
-    exceeds the seeds' spread."""
+    """Attention minus no attention (the Keras model, both arms on one budget), per set: the difference of the seed
+    means, and whether it exceeds twice its standard error, sqrt(sd_a^2 / n_a + sd_b^2 / n_b)."""
     rows, helps, hurts = [], 0, 0
     for d, s in summary.items():
         if "keras" not in s or "keras_noattn" not in s:
             continue
         a, b = s["keras"], s["keras_noattn"]
-        diff, noise = a["mean"] - b["mean"], max(a["sd"], b["sd"])
+        diff = a["mean"] - b["mean"]
+        noise = 2 * math.sqrt(a["sd"] ** 2 / a["seeds"] + b["sd"] ** 2 / b["seeds"])
         verdict = "helps" if diff > noise else "hurts" if -diff > noise else "no difference"
         helps, hurts = helps + (verdict == "helps"), hurts + (verdict == "hurts")
         rows.append({"dataset": d, "attention": a["mean"], "no_attention": b["mean"], "difference": diff,
@@ -160,8 +177,8 @@ def ablation(summary: dict) -> dict:
         print("\nAblation (Keras model): attention minus no attention, test accuracy")
         for r in rows:
             print(f"  {r['dataset']:<22} {r['attention']:.3f} vs {r['no_attention']:.3f}  {r['difference']:+.3f} "
-                  f"(spread {r['spread']:.3f}): {r['verdict']}")
-        print(f"  attention helps on {helps}, hurts on {hurts}, no difference beyond the seeds' spread on "
+                  f"(2 standard errors {r['spread']:.3f}): {r['verdict']}")
+        print(f"  attention helps on {helps}, hurts on {hurts}, no difference beyond 2 standard errors on "
               f"{len(rows) - helps - hurts} of {len(rows)} sets")
     return {"rows": rows, "helps": helps, "hurts": hurts}
 
@@ -216,11 +233,20 @@ def main() -> None:
     seeds, minutes = _pairs(args.seeds, int, SEEDS), _pairs(args.minutes, float, MINUTES)
     lengths = series_lengths(args.data_dir)
     skipped = [(m, d) for m in models for d in datasets if m == "keras" and lengths.get(d, 0) > KERAS_MAX_LENGTH]
+    paired = "keras" in models and "keras_noattn" in models  # the ablation: both arms on one budget
     jobs = [(m, d, s) for s in range(max(seeds[m] for m in models)) for d in datasets for m in models
-            if s < seeds[m] and (m, d) not in skipped]  # seed-major: every model and set runs once before twice
+            if s < seeds[m] and (m, d) not in skipped
+            and not (paired and m == "keras_noattn" and ("keras", d) not in skipped and s < seeds["keras"])]
     started = time.perf_counter()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        done = list(pool.map(lambda j: (*j, run_one(*j, minutes[j[0]], Path(args.runs_dir), args.data_dir)), jobs))
+
+    def launch(job: tuple[str, str, int]) -> list[tuple]:
+        model, d, s = job
+        if paired and model == "keras":
+            return run_pair(d, s, minutes, Path(args.runs_dir), args.data_dir)
+        return [(model, d, s, run_one(model, d, s, minutes[model], Path(args.runs_dir), args.data_dir))]
+
+    with ThreadPoolExecutor(args.jobs) as pool:  # seed-major: every model and set runs once before twice
+        done = [run for runs in pool.map(launch, jobs) for run in runs]
     results = Path(args.out)
     results.mkdir(parents=True, exist_ok=True)
     summary = summarise(done, models, datasets)

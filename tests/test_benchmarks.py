@@ -76,12 +76,13 @@ def test_the_ucr_anchors_cover_every_staged_set_and_match_the_issue():
     assert [published["OSULeaf"][k] for k in ucr.PUBLISHED] == [0.941, 0.958, 0.942, 0.980, 0.612]
 
 
-def test_the_ucr_ablation_counts_a_difference_only_beyond_the_seeds_spread():
+def test_the_ucr_ablation_counts_a_difference_only_beyond_two_standard_errors():
     import ucr
 
     def cell(mean, sd):
-        return {"mean": mean, "sd": sd}
+        return {"mean": mean, "sd": sd, "seeds": 3}
 
+    # 2 standard errors: A 0.026, B 0.059, C 0.115
     summary = {"A": {"keras": cell(0.9, 0.01), "keras_noattn": cell(0.8, 0.02)},
                "B": {"keras": cell(0.80, 0.05), "keras_noattn": cell(0.82, 0.01)},
                "C": {"keras": cell(0.5, 0.0), "keras_noattn": cell(0.7, 0.1)}}

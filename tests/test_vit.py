@@ -34,12 +34,13 @@ def test_forward_is_cls_plus_positions_through_the_encoder():
     torch.manual_seed(1)
     model = _vit()
     images = torch.rand(3, 8, 8)
-    z = torch.cat([model.cls.expand(3, -1, -1), model.patches(images.unsqueeze(1)) @
+    encoder = model.encoder
+    z = torch.cat([encoder.cls.expand(3, -1, -1), model.patches(images.unsqueeze(1)) @
                    model.patch_embed.weight.reshape(16, -1).T + model.patch_embed.bias], 1)
-    z = z + model.positions.embedding.weight
-    for layer in model.layers:
+    z = z + encoder.positions.embedding.weight
+    for layer in encoder.layers:
         z, _ = layer(z)
-    torch.testing.assert_close(model(images), model.head(model.norm(z[:, 0])))
+    torch.testing.assert_close(model(images), model.head(encoder.norm(z[:, 0])))
     logits, weights = model(images, need_weights=True)
     assert logits.shape == (3, 10) and weights[0].shape == (3, 2, 17, 17)
     attention = model.cls_attention(images)
@@ -107,6 +108,8 @@ def test_image_task_end_to_end(tmp_path, model_type, dataset):
     assert len(predictions) == 2 and predictions[0][0] in clf.names and 0 < predictions[0][1] <= 1
     with pytest.raises(SeqlabError, match="reads images, not lines of text"):
         clf.predict(["0 1 2"])
+    with pytest.raises(SeqlabError, match="images must be an array of numbers"):
+        clf.predict([[[0.0] * side] * side, [[0.0] * side]])  # ragged
     with pytest.raises(SeqlabError, match=r"images must have shape \(batch, 1, " + str(side)):
         clf.predict(torch.rand(2, side + 1, side).numpy())
 

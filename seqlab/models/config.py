@@ -655,7 +655,7 @@ class SeriesTransformerConfig:
 
     features: int = 1
     n_classes: int = 0
-    max_len: int = 4096  # time steps the positions cover
+    max_len: int = 0  # time steps the positions cover; 0: the training series' length (the task fills it in)
     patch: int = 0  # time steps per patch; 0: from the series' length (about 32 patches, between 2 and 16 steps)
     stride: int = 0  # 0: patch // 2 (half-overlapping)
     d_model: int = 64
@@ -668,8 +668,8 @@ class SeriesTransformerConfig:
     def __post_init__(self) -> None:
         if self.pool not in SERIES_POOLS:
             raise ValueError(f"pool must be one of {', '.join(SERIES_POOLS)}, got {self.pool!r}")
-        if min(self.d_model, self.n_heads, self.d_ff, self.n_layers, self.features, self.max_len) < 1:
-            raise ValueError("d_model, n_heads, d_ff, n_layers, features and max_len must be at least 1")
+        if min(self.d_model, self.n_heads, self.d_ff, self.n_layers, self.features) < 1 or self.max_len < 0:
+            raise ValueError("d_model, n_heads, d_ff, n_layers and features must be at least 1, max_len at least 0")
         if self.patch < 0 or self.stride < 0:
             raise ValueError("patch and stride must not be negative (0: chosen from the length)")
         _check_dropouts(self.dropout)

@@ -28,8 +28,8 @@ from seqlab.models.config import (
     check_filled,
 )
 from seqlab.nn.attention import MultiHeadAttention
-from seqlab.nn.layers import EncoderLayer, FeedForward, Residual
-from seqlab.nn.positional import LearnedPositionalEmbedding
+from seqlab.nn.encoder import ClassTokenEncoder
+from seqlab.nn.layers import FeedForward, Residual
 from seqlab.nn.recurrent import Recurrent, last_hidden
 
 __all__ = ["CNNLSTM", "CNNLSTMConfig", "KerasSeriesConfig", "KerasSeriesTransformer", "ResNet1D", "ResNet1DConfig",
@@ -53,7 +53,7 @@ class SeriesModel(nn.Module):
         """x (B, T, F); label (B,) class ids, or target (B, outputs) values -> the mean loss."""
         out = self(x, mask).float()  # (B, C)
         if (label is None) == (target is None):
-            raise ValueError("give class labels (classification) or targets (regression), not both")
+            raise ValueError("give exactly one of label (classification) or target (regression)")
         return F.cross_entropy(out, label) if target is None else F.mse_loss(out, target)
 
 
@@ -152,60 +152,44 @@ def auto_patch(length: int) -> tuple[int, int]:
 
 
 class SeriesTransformer(SeriesModel):
-    """Patches of ``patch`` steps every ``stride`` steps, embedded by one convolution (a linear map of each patch);
-    [CLS] + learned positions; pre-norm encoder layers; the head reads [CLS] (or the mean of the patches). Unlike the
-    Keras model, each token carries a shape (a patch, not one number) and knows where it is."""
+    """Patches of ``patch`` steps every ``stride`` steps, embedded by one convolution (a linear map of each patch),
+    into the [CLS] encoder (learned positions, pre-norm layers); the head reads [CLS] (or the mean of the patches).
+    Unlike the Keras model, each token carries a shape (a patch, not one number) and knows where it is. A patch starts
+    every ``stride`` steps inside the series (zeros fill the last ones), so every step is in one and padding a batch
+    changes nothing."""
 
     def __init__(self, cfg: SeriesTransformerConfig):
         super().__init__()
-        if cfg.n_classes < 1 or cfg.patch < 1 or cfg.stride < 1:
-            raise ValueError("the series Transformer needs n_classes, patch and stride (the task fills them in)")
+        check_filled(n_classes=cfg.n_classes, patch=cfg.patch, stride=cfg.stride, max_len=cfg.max_len)
+        if cfg.stride > cfg.patch:
+            raise ValueError(f"stride={cfg.stride} > patch={cfg.patch} would skip steps")
         self.config = cfg
         self.embed = nn.Conv1d(cfg.features, cfg.d_model, cfg.patch, stride=cfg.stride)
-        self.cls = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
-        n_tokens = 1 + max(1, (cfg.max_len - cfg.patch) // cfg.stride + 1)
-        self.positions = LearnedPositionalEmbedding(cfg.d_model, n_tokens)
-        self.dropout = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(EncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, dropout=cfg.dropout,
-                                                 activation="gelu", norm_first=True) for _ in range(cfg.n_layers))
-        self.norm = nn.LayerNorm(cfg.d_model)
+        self.encoder = ClassTokenEncoder(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.n_layers,
+                                         max_tokens=self.n_patches(cfg.max_len), dropout=cfg.dropout)
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
-        nn.init.normal_(self.cls, std=0.02)
+
+    def n_patches(self, length: int) -> int:
+        """A patch starts every ``stride`` steps inside the series: ceil(T / stride) of them (stride <= patch: they
+        cover it)."""
+        return -(-length // self.config.stride)
 
     def tokens(self, x: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x (B, T, F) -> [CLS] + patch embeddings with positions (B, 1 + N, D), and their mask (B, 1 + N)."""
+        """x (B, T, F), mask (B, T) -> patch embeddings (B, N, D) and which are real (B, N)."""
         cfg = self.config
-        if x.size(1) < cfg.patch:  # shorter than a patch: pad with zeros (masked below)
-            pad = cfg.patch - x.size(1)
-            x = F.pad(x, (0, 0, 0, pad))
-            mask = F.pad(mask if mask is not None else torch.ones(x.size(0), x.size(1) - pad, dtype=torch.bool,
-                                                                  device=x.device), (0, pad))
         if x.size(1) > cfg.max_len:
             raise ValueError(f"the series has {x.size(1)} steps, more than max_len={cfg.max_len}")
+        n = self.n_patches(x.size(1))
+        x = F.pad(x, (0, 0, 0, (n - 1) * cfg.stride + cfg.patch - x.size(1)))  # zeros to the patch grid
         patches = self.embed(x.transpose(1, 2)).transpose(1, 2)  # (B, N, D)
-        b, n, _ = patches.shape
-        h = torch.cat([self.cls.expand(b, -1, -1), patches], dim=1)  # (B, 1 + N, D)
-        h = h + self.positions(torch.arange(1 + n, device=x.device))
-        if mask is None:
-            return self.dropout(h), None
-        # a patch is real when it lies inside the series (so padding changes nothing); the first always is
-        ends = torch.arange(n, device=x.device) * cfg.stride + cfg.patch - 1
-        patch_mask = mask[:, ends]  # (B, N)
-        patch_mask[:, 0] = True
-        return self.dropout(h), torch.cat([patch_mask.new_ones(b, 1), patch_mask], dim=1)
+        return patches, None if mask is None else mask[:, torch.arange(n, device=x.device) * cfg.stride]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None,
                 need_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """x (B, T, F), mask (B, T) -> logits (B, C) (and each layer's attention (B, H, 1 + N, 1 + N))."""
-        h, token_mask = self.tokens(x, mask)
-        attn_mask = None if token_mask is None else token_mask[:, None, None, :]  # (B, 1, 1, 1 + N)
-        weights = []
-        for layer in self.layers:
-            h, w = layer(h, attn_mask, need_weights=need_weights)
-            weights.append(w)
-        h = self.norm(h)
-        pooled = h[:, 0] if self.config.pool == "cls" else masked_mean(
-            h[:, 1:], None if token_mask is None else token_mask[:, 1:])
+        patches, patch_mask = self.tokens(x, mask)
+        h, weights = self.encoder(patches, patch_mask, need_weights=need_weights)
+        pooled = h[:, 0] if self.config.pool == "cls" else masked_mean(h[:, 1:], patch_mask)
         logits = self.head(pooled)
         return (logits, weights) if need_weights else logits
 

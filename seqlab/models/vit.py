@@ -3,7 +3,7 @@ small CNN it is compared with.
 
     x_p = patches of the image, each flattened     (B, N, P^2 C),  N = HW / P^2
     z_0 = [x_class; x_p E] + E_pos                 (B, 1 + N, D)   E: a linear projection, E_pos: learned
-    z_l = EncoderLayer(z_{l-1})                    pre-norm, GELU, as the paper
+    z_l = EncoderLayer(z_{l-1})                    pre-norm, GELU, as the paper   (seqlab.nn.encoder)
     y   = head(LayerNorm(z_L[:, 0]))               the [CLS] token's final state
 
 The projection E is a convolution with kernel = stride = P: the same linear map applied to each patch, in one call
@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from seqlab.models.config import SmallCNNConfig, ViTConfig, check_filled
-from seqlab.nn.layers import EncoderLayer
-from seqlab.nn.positional import LearnedPositionalEmbedding
+from seqlab.nn.encoder import ClassTokenEncoder
 
 __all__ = ["SmallCNN", "SmallCNNConfig", "ViT", "ViTConfig", "check_images"]
 
@@ -48,14 +47,9 @@ class ViT(ImageModel):
         p = cfg.patch_size
         self.grid = (cfg.image_size[0] // p, cfg.image_size[1] // p)
         self.patch_embed = nn.Conv2d(cfg.channels, cfg.d_model, kernel_size=p, stride=p)  # E, on every patch
-        self.cls = nn.Parameter(torch.zeros(1, 1, cfg.d_model))
-        self.positions = LearnedPositionalEmbedding(cfg.d_model, 1 + cfg.n_patches)
-        self.dropout = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(EncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, dropout=cfg.dropout,
-                                                 activation="gelu", norm_first=True) for _ in range(cfg.n_layers))
-        self.norm = nn.LayerNorm(cfg.d_model)
+        self.encoder = ClassTokenEncoder(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.n_layers, max_tokens=cfg.n_patches,
+                                         dropout=cfg.dropout)
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
-        nn.init.normal_(self.cls, std=0.02)
 
     def patches(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> the flattened patches x_p (B, N, C P P), row by row (what E multiplies)."""
@@ -69,14 +63,9 @@ class ViT(ImageModel):
         """images (B, C, H, W) -> logits (B, classes) (and each layer's attention (B, heads, 1 + N, 1 + N))."""
         cfg = self.config
         images = check_images(images, cfg.channels, cfg.image_size)
-        x = self.patch_embed(images).flatten(2).transpose(1, 2)  # (B, N, D)
-        z = torch.cat([self.cls.expand(x.size(0), -1, -1), x], dim=1)  # (B, 1 + N, D)
-        z = self.dropout(z + self.positions(torch.arange(z.size(1), device=z.device)))
-        weights = []
-        for layer in self.layers:
-            z, w = layer(z, need_weights=need_weights)
-            weights.append(w)
-        logits = self.head(self.norm(z[:, 0]))
+        x = self.patch_embed(images).flatten(2).transpose(1, 2)  # x_p E: (B, N, D)
+        z, weights = self.encoder(x, need_weights=need_weights)
+        logits = self.head(z[:, 0])
         return (logits, weights) if need_weights else logits
 
     @torch.no_grad()

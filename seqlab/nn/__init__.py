@@ -1,6 +1,6 @@
 """Shared building blocks: attention scores, multi-head attention, masks, packed (padding-free) batches, positions,
 relative positions, caches, the segment memory, layers, CRF, recurrent cells and layers, sparse (bag-of-words) layers,
-the adaptive softmax, the character CNN, highway layers and ELMo's scalar mix."""
+the adaptive softmax, the character CNN, highway layers, ELMo's scalar mix and the [CLS]-token encoder."""
 
 from seqlab.nn.adaptive import AdaptiveSoftmax
 from seqlab.nn.attention import (
@@ -17,6 +17,7 @@ from seqlab.nn.attention import (
 from seqlab.nn.cache import KVCache
 from seqlab.nn.charcnn import CharCNN, Highway, ScalarMix
 from seqlab.nn.crf import CRF
+from seqlab.nn.encoder import ClassTokenEncoder
 from seqlab.nn.layers import (
     ACTIVATIONS,
     CrossAttentionLayer,
@@ -40,7 +41,8 @@ from seqlab.nn.relative import RelativePositionScores, rel_shift, relative_sinus
 from seqlab.nn.sparse import SparseLinear, bow_matmul
 
 __all__ = [
-    "ACTIVATIONS", "CELLS", "CRF", "AdaptiveSoftmax", "AdditiveScore", "Attention", "CharCNN", "ContentScore",
+    "ACTIVATIONS", "CELLS", "CRF", "AdaptiveSoftmax", "AdditiveScore", "Attention", "CharCNN", "ClassTokenEncoder",
+    "ContentScore",
     "CrossAttentionLayer", "DecoderLayer", "DotScore", "ElmanCell", "EncoderLayer", "FeedForward", "GRUCell",
     "GeneralScore", "Highway", "KVCache", "LSTMCell", "LearnedPositionalEmbedding", "LectureGRUCell", "LocationScore",
     "MultiHeadAttention", "Packing", "Recurrent", "RelativePositionScores", "Residual", "ScalarMix", "ScaledDotScore",

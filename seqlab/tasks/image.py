@@ -193,7 +193,11 @@ class ImageClassifier:
         if isinstance(images, (list, tuple)) and images and isinstance(images[0], str):
             raise SeqlabError("an image model reads images, not lines of text: use the Python API, "
                               "seqlab.load(run).predict(images) with an array (N, H, W) of pixels in [0, 1]")
-        images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+        try:
+            images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+        except (TypeError, ValueError) as err:
+            raise SeqlabError(f"images must be an array of numbers (N, H, W) or (N, C, H, W), pixels in [0, 1]: "
+                              f"{err}") from None
         cfg = self.config.model
         try:
             from seqlab.models.vit import check_images

@@ -133,7 +133,7 @@ def fill_model_config(cfg: RunConfig, length: int, n_classes: int, equal_lengths
         auto, auto_stride = auto_patch(length)
         model.patch = model.patch or auto
         model.stride = model.stride or (model.patch // 2 if model.patch != auto else auto_stride) or 1
-        model.max_len = max(model.max_len, length)
+        model.max_len = model.max_len or length
 
 
 # ---- training ----------------------------------------------------------------------------------------------------
@@ -168,13 +168,13 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     fill_model_config(cfg, full.values.size(1), len(classes), equal)
     train_set, dev_set = _subset(full, rest), _subset(full, dev)
     cfg.train.grad_accum_steps = max(cfg.train.grad_accum_steps, _micro_batches(cfg, full.values.size(1)))
-    per_epoch = math.ceil(len(train_set) / cfg.train.batch_size)
-    cfg.train.steps, cfg.train.eval_every = cfg.epochs * per_epoch, per_epoch
-    model = MODELS[cfg.model_type](cfg.model)
     # a batch of one would break batch norm: drop a last batch of one
     lengths = train_set.mask.sum(1).tolist()
     loader = bucketed_loader(list(range(len(train_set))), train_set.take, lengths, cfg.train.batch_size,
                              cfg.train.seed, drop_last=len(train_set) % cfg.train.batch_size == 1)
+    per_epoch = len(loader)
+    cfg.train.steps, cfg.train.eval_every = cfg.epochs * per_epoch, per_epoch
+    model = MODELS[cfg.model_type](cfg.model)
     if progress:
         held = f"{len(dev_set)} held out" if cfg.data.dev_fraction else "none held out"
         print(f"UCR {name}: {len(train_set)} training series, {held}, {len(classes)} classes, "
@@ -292,6 +292,12 @@ def load_predictor(run_dir: Path, cfg: RunConfig, *, device: str = "cpu") -> Ser
 # ---- evaluation --------------------------------------------------------------------------------------------------
 
 
+def _uniform_note(cfg: RunConfig) -> str:
+    # the Keras model's LayerNorm over one feature hands its attention the same token at every step
+    return "\nuniform by construction: every token is LN(x) = its bias" if (
+        cfg.model_type == "keras" and cfg.keras.norm == "pre" and cfg.keras.features == 1) else ""
+
+
 def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path | None = None, beam_size: int = 1,
              out_dir: str | Path | None = None) -> tuple[dict, ReportParts]:
     """Accuracy on the dataset's test (or train) split, the confusion matrix, and the plots people look at: example
@@ -327,7 +333,7 @@ def evaluate(run_dir: str | Path, *, split: str = "test", data_dir: str | Path |
             plot_name = f"attention_class_{names[c]}.png"
             plot_series_attention(real_values(values[i], name), clf.attention(values[i]), out_dir / plot_name,
                                   title=f"{name}, test series {i + 1} (class {names[c]}, predicted "
-                                        f"{names[result['predictions'][i]]})")
+                                        f"{names[result['predictions'][i]]}){_uniform_note(cfg)}")
             parts.plots[f"Attention over time steps, class {names[c]}"] = plot_name
     if (run_dir / "learning_curve.png").is_file() and out_dir == run_dir:
         parts.plots["Learning curve (training run)"] = "learning_curve.png"
