@@ -224,7 +224,9 @@ class ResidualConvBlock(nn.Module):
 
 
 class ResNet1D(SeriesModel):
-    """Wang, Yan & Oates (2017): residual blocks of convolutions, global average pooling over time, a linear head."""
+    """Wang, Yan & Oates (2017): residual blocks of convolutions, global average pooling over time, a linear head.
+    Padded steps are zeroed after every layer, so evaluation does not depend on the padding; in training, batch norm's
+    statistics still count them (the UCR sets have one length per set)."""
 
     def __init__(self, cfg: ResNet1DConfig):
         super().__init__()
