@@ -124,3 +124,22 @@ def test_the_test_split_is_fixed_and_stratified():
     assert torch.equal(first["test"].labels, again["test"].labels) and len(first["test"].labels) == 359
     counts = torch.bincount(first["test"].labels, minlength=10)
     assert counts.min() >= 35 and counts.max() <= 37
+
+
+def test_image_batches_depend_only_on_the_seed_and_the_epoch():
+    """What an exact --resume needs: epoch e's batches (and shifts) are the same however the run got there."""
+    from seqlab.tasks.image import Batches, Images
+
+    data = Images(torch.rand(10, 1, 8, 8), torch.arange(10) % 3, ["a", "b", "c"])
+    batches = Batches(data, 4, seed=7, augment=True, mean=0.5, std=0.25)
+    assert len(batches) == 3
+    batches.set_epoch(2)
+    first = list(batches)
+    batches.set_epoch(0)
+    list(batches)
+    batches.set_epoch(2)
+    again = list(batches)
+    assert all(torch.equal(a["images"], b["images"]) and torch.equal(a["label"], b["label"])
+               for a, b in zip(first, again, strict=True))
+    batches.set_epoch(3)
+    assert not torch.equal(next(iter(batches))["images"], first[0]["images"])
