@@ -146,7 +146,8 @@ class KerasSeriesTransformer(SeriesModel):
 
 
 def auto_patch(length: int) -> tuple[int, int]:
-    """Patch size and stride for a series of ``length`` steps: about 32 half-overlapping patches, 2 to 16 steps."""
+    """Patch size and stride for a series of ``length`` steps: patches of T // 16 steps (so about 32 of them, half
+    overlapping), kept between 2 and 16 steps."""
     patch = max(2, min(16, length // 16))
     return patch, max(1, patch // 2)
 
