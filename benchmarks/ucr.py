@@ -152,7 +152,8 @@ def print_tables(summary: dict, models: list[str], pub: dict, rocket: dict) -> d
             if s:
                 means[m].append(s["mean"])
         print(f"{d:<22}" + "".join(cells))
-    avg = {k: statistics.mean(v) for k, v in means.items() if len(v) == len(datasets)}
+    avg = {k: statistics.mean(v) for k, v in means.items() if v}  # over the sets a column has (see "counts")
+    avg["counts"] = {k: len(v) for k, v in means.items() if v}
     print(f"{'mean':<22}" + "".join(f"{avg[k]:>9.3f}" if k in avg else f"{'':>9}" for k in [*PUBLISHED, "rocket_here"])
           + "".join(f"{avg[m]:>14.3f}" if m in avg else f"{'':>14}" for m in models))
     print("\nseconds of training per run (mean over seeds), epochs, runs stopped by the time cap:")
@@ -206,9 +207,14 @@ def markdown(result: dict) -> str:
         row += [f"{cells[m]['mean']:.3f} ± {cells[m]['sd']:.3f}" if m in cells and cells[m]["seeds"] > 1
                 else f"{cells[m]['mean']:.3f}" if m in cells else "—" for m in models]
         lines.append("| " + " | ".join(row) + " |")
-    means = result["means"]
-    lines.append("| **mean** | " + " | ".join(f"**{means[k]:.3f}**" if k in means else "" for k in
-                                              [*PUBLISHED, "rocket_here", *models]) + " |")
+    means, counts, n = result["means"], result["means"].get("counts", {}), len(summary)
+
+    def mean_cell(k: str) -> str:
+        if k not in means:
+            return ""
+        return f"**{means[k]:.3f}**" + ("" if counts.get(k, n) == n else f" ({counts[k]} sets)")
+
+    lines.append("| **mean** | " + " | ".join(mean_cell(k) for k in [*PUBLISHED, "rocket_here", *models]) + " |")
     lines += ["", "| set | ROCKET here: fit + predict s | " + " | ".join(f"{NAMES[m]}: s (epochs)" for m in models)
               + " |", "|" + "---|" + "---:|" * (len(models) + 1)]
     for d, cells in summary.items():
