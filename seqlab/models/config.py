@@ -755,6 +755,7 @@ class ViTConfig:
     d_ff: int = 128
     n_layers: int = 4
     dropout: float = 0.1
+    label_smoothing: float = 0.0  # in the training loss
 
     def __post_init__(self) -> None:
         self.image_size = [int(s) for s in self.image_size]
@@ -764,7 +765,7 @@ class ViTConfig:
             raise ValueError(f"patch_size={self.patch_size} must divide the image size {self.image_size}")
         if min(self.channels, self.d_model, self.n_heads, self.d_ff, self.n_layers) < 1:
             raise ValueError("channels, d_model, n_heads, d_ff and n_layers must be at least 1")
-        _check_dropouts(self.dropout)
+        _check_dropouts(self.dropout, self.label_smoothing)
 
     @property
     def n_patches(self) -> int:
@@ -780,8 +781,9 @@ class SmallCNNConfig:
     n_classes: int = 0
     filters: list[int] = field(default_factory=lambda: [32, 64])
     dropout: float = 0.25
+    label_smoothing: float = 0.0  # in the training loss
 
     def __post_init__(self) -> None:
         if not self.filters or min(self.filters) < 1:
             raise ValueError("filters must be a non-empty list of positive sizes")
-        _check_dropouts(self.dropout)
+        _check_dropouts(self.dropout, self.label_smoothing)

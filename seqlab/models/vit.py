@@ -36,7 +36,8 @@ def check_images(images: torch.Tensor, channels: int, size: list[int]) -> torch.
 
 class ImageModel(nn.Module):
     def loss(self, images: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(self(images).float(), label)
+        """Cross-entropy, with the config's label smoothing (a regulariser that helps a ViT on small data)."""
+        return F.cross_entropy(self(images).float(), label, label_smoothing=self.config.label_smoothing)
 
 
 class ViT(ImageModel):

@@ -621,7 +621,8 @@ IMAGE_MODELS = ("vit", "cnn")  # seqlab.tasks.image.MODELS
 @dataclass
 class ImageData:
     """Images that ship inside packages (no download): a fixed, stratified test split (``test_fraction``,
-    ``split_seed``), and ``dev_fraction`` of the rest held out for early stopping."""
+    ``split_seed``), and ``dev_fraction`` of the rest held out for early stopping, or, with 0, none: every other image
+    trains and the training set itself is scored each epoch (for the learning curve)."""
 
     dataset: str = "digits"
     test_fraction: float = 0.2
@@ -632,8 +633,8 @@ class ImageData:
     def __post_init__(self) -> None:
         if self.dataset not in IMAGE_DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(IMAGE_DATASETS)}, got {self.dataset!r}")
-        if not 0 < self.test_fraction < 1 or not 0 < self.dev_fraction < 1:
-            raise ValueError("test_fraction and dev_fraction must lie strictly between 0 and 1")
+        if not 0 < self.test_fraction < 1 or not 0 <= self.dev_fraction < 1:
+            raise ValueError("test_fraction must lie strictly between 0 and 1, dev_fraction in [0, 1)")
 
 
 @dataclass

@@ -83,6 +83,8 @@ def splits(cfg: RunConfig) -> dict[str, Images]:
     data = load_images(cfg.data.dataset)
     labels = data.labels.tolist()
     test, rest = stratified_split(labels, cfg.data.test_fraction, cfg.data.split_seed)
+    if not cfg.data.dev_fraction:  # no hold-out: the training images are scored
+        return {"train": data.take(rest), "dev": data.take(rest), "test": data.take(test)}
     dev_rel, train_rel = stratified_split([labels[i] for i in rest], cfg.data.dev_fraction, cfg.data.split_seed + 1)
     return {"train": data.take([rest[i] for i in train_rel]), "dev": data.take([rest[i] for i in dev_rel]),
             "test": data.take(test)}
@@ -169,7 +171,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
         return {}
     metrics, _ = evaluate(out_dir)
     return write_metrics(out_dir, metrics, facts, started, model_type=cfg.model_type,
-                         n_train=len(train_set.labels), n_dev=len(dev_set.labels))
+                         n_train=len(train_set.labels), n_dev=len(dev_set.labels) if cfg.data.dev_fraction else 0)
 
 
 def _save_vocab(out_dir: Path, names: list[str], mean: float, std: float) -> None:
