@@ -134,14 +134,14 @@ def print_tables(summary: dict, models: list[str], pub: dict, rocket: dict) -> d
     print("Test accuracy on the default UCR splits. Published: rocket minirocket inceptiontime resnet dtw; "
           "ROCKET*: sktime, run here; ours: mean ± sd over seeds")
     print(head)
-    means: dict[str, list[float]] = {k: [] for k in [*PUBLISHED, "rocket_here", *models]}
+    means: dict[str, list[float]] = {k: [] for k in [*(f"published_{p}" for p in PUBLISHED), "rocket_here", *models]}
     for d in datasets:
         cells = []
         for k in PUBLISHED:
             value = pub.get(d, {}).get(k)
             cells.append(f"{value:>9.3f}" if value is not None else f"{'':>9}")
             if value is not None:
-                means[k].append(value)
+                means[f"published_{k}"].append(value)
         r = rocket.get(d, {}).get("accuracy")
         cells.append(f"{r:>9.3f}" if r is not None else f"{'':>9}")
         if r is not None:
@@ -154,7 +154,8 @@ def print_tables(summary: dict, models: list[str], pub: dict, rocket: dict) -> d
         print(f"{d:<22}" + "".join(cells))
     avg = {k: statistics.mean(v) for k, v in means.items() if v}  # over the sets a column has (see "counts")
     avg["counts"] = {k: len(v) for k, v in means.items() if v}
-    print(f"{'mean':<22}" + "".join(f"{avg[k]:>9.3f}" if k in avg else f"{'':>9}" for k in [*PUBLISHED, "rocket_here"])
+    columns = [*(f"published_{p}" for p in PUBLISHED), "rocket_here"]
+    print(f"{'mean':<22}" + "".join(f"{avg[k]:>9.3f}" if k in avg else f"{'':>9}" for k in columns)
           + "".join(f"{avg[m]:>14.3f}" if m in avg else f"{'':>14}" for m in models))
     print("\nseconds of training per run (mean over seeds), epochs, runs stopped by the time cap:")
     for m in models:
@@ -214,7 +215,8 @@ def markdown(result: dict) -> str:
             return ""
         return f"**{means[k]:.3f}**" + ("" if counts.get(k, n) == n else f" ({counts[k]} sets)")
 
-    lines.append("| **mean** | " + " | ".join(mean_cell(k) for k in [*PUBLISHED, "rocket_here", *models]) + " |")
+    columns = [*(f"published_{p}" for p in PUBLISHED), "rocket_here", *models]
+    lines.append("| **mean** | " + " | ".join(mean_cell(k) for k in columns) + " |")
     lines += ["", "| set | ROCKET here: fit + predict s | " + " | ".join(f"{NAMES[m]}: s (epochs)" for m in models)
               + " |", "|" + "---|" + "---:|" * (len(models) + 1)]
     for d, cells in summary.items():

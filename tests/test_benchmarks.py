@@ -97,3 +97,12 @@ def test_rocket_runs_on_a_staged_set(data_dir):
 
     row = ucr_rocket.run_rocket("ItalyPowerDemand", str(data_dir), n_kernels=200)
     assert row["accuracy"] > 0.85 and row["library"].startswith("sktime")
+
+
+def test_the_ucr_means_keep_the_published_resnet_apart_from_ours(capsys):
+    import ucr
+
+    summary = {"GunPoint": {"resnet": {"mean": 0.5, "sd": 0.0, "seeds": 1, "epochs": 1, "capped": 0,
+                                       "train_seconds": 1.0}}}
+    avg = ucr.print_tables(summary, ["resnet"], ucr.published(), {})
+    assert avg["published_resnet"] == 0.991 and avg["resnet"] == 0.5
