@@ -168,10 +168,11 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     fill_model_config(cfg, full.values.size(1), len(classes), equal)
     train_set, dev_set = _subset(full, rest), _subset(full, dev)
     cfg.train.grad_accum_steps = max(cfg.train.grad_accum_steps, _micro_batches(cfg, full.values.size(1)))
-    # a batch of one would break batch norm: drop a last batch of one
+    # a last batch of one would break batch norm, one smaller than the micro-batches could not be split: drop it
     lengths = train_set.mask.sum(1).tolist()
+    rest_size = len(train_set) % cfg.train.batch_size
     loader = bucketed_loader(list(range(len(train_set))), train_set.take, lengths, cfg.train.batch_size,
-                             cfg.train.seed, drop_last=len(train_set) % cfg.train.batch_size == 1)
+                             cfg.train.seed, drop_last=0 < rest_size < max(2, cfg.train.grad_accum_steps))
     per_epoch = len(loader)
     cfg.train.steps, cfg.train.eval_every = cfg.epochs * per_epoch, per_epoch
     model = MODELS[cfg.model_type](cfg.model)
