@@ -368,6 +368,26 @@ def _generate(model, prompt: str, n: int, options: dict) -> None:
         print(escape_controls(sample, keep_layout=True), flush=True)
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve trained runs over HTTP (seqlab.serve.app) until Ctrl-C / SIGTERM; in-flight requests finish first."""
+    try:
+        import uvicorn
+
+        from seqlab.serve.app import ServeConfig, create_app, load_models
+    except ImportError as err:
+        raise SeqlabError(f"seqlab serve needs fastapi and uvicorn: pip install 'seqlab[serve]' ({err})") from None
+    token = args.token or os.environ.get("SEQLAB_TOKEN") or None
+    if args.host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        print(f"seqlab serve: warning: listening on {args.host} without --token: anyone who reaches it can use it",
+              file=sys.stderr)
+    models = load_models(args.runs)
+    config = ServeConfig(token=token, max_batch=args.max_batch, wait_ms=args.wait_ms, timeout_s=args.timeout)
+    for model in models.values():
+        print(f"serving {model.name} ({model.path}): {', '.join(model.capabilities) or 'nothing'}", file=sys.stderr)
+    uvicorn.run(create_app(models, config), host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=args.timeout)
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     """A trained GPT run as a Hugging Face directory (config.json, model.safetensors, tokenizer.json for BPE)."""
     from seqlab.tasks import load_run as load
@@ -479,6 +499,18 @@ def build_parser() -> _Parser:
     p.add_argument("model_dir")
     p.add_argument("out", help="the directory to write")
 
+    p = sub.add_parser("serve", help="serve trained runs over HTTP (JSON API, dynamic batching, streaming)",
+                       description="Serve trained runs over HTTP: GET /v1/models, POST /v1/predict, /v1/translate, "
+                       "/v1/fill-mask, /v1/generate (\"stream\": true for server-sent events); the OpenAPI page is "
+                       "at /docs. Needs the serve extra (fastapi, uvicorn).")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories, served by their names")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: $SEQLAB_TOKEN, else none)")
+    p.add_argument("--max-batch", type=int, default=32, help="inputs per model call when batching requests")
+    p.add_argument("--wait-ms", type=float, default=5.0, help="how long a request waits for others to batch with")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (and to finish on shutdown)")
+
     from seqlab.data.cli import add_commands as add_data_commands
     from seqlab.text.cli import add_commands as add_text_commands
     from seqlab.text.vectors_cli import add_commands as add_vectors_commands
@@ -544,7 +576,7 @@ EXIT_INTERNAL = 1
 
 def _run(parser: _Parser, args: argparse.Namespace, extra: list[str]) -> None:
     commands = {"demo": cmd_demo, "eval": cmd_eval, "translate": cmd_predict, "predict": cmd_predict,
-                "generate": cmd_generate, "export": cmd_export}
+                "generate": cmd_generate, "export": cmd_export, "serve": cmd_serve}
     if args.command == "train":
         cmd_train(args, extra)
     elif getattr(args, "handler", None) is not None:  # command groups: seqlab data ..., seqlab text ...

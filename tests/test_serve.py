@@ -1,0 +1,139 @@
+"""seqlab serve: the endpoints, dynamic batching, streaming, the token, limits and one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient
+
+from seqlab.serve.app import ServeConfig, Served, capabilities, create_app, load_models
+from seqlab.serve.batcher import DynamicBatcher
+
+
+class EchoClassifier:
+    """Labels each text by its length; counts the calls and their sizes."""
+
+    def __init__(self):
+        self.calls: list[int] = []
+        self.lock = threading.Lock()
+
+    def predict(self, texts):
+        with self.lock:
+            self.calls.append(len(texts))
+        return [("long" if len(t) > 5 else "short", 0.75) for t in texts]
+
+
+class Poet:
+    def generate(self, prompt, **options):
+        return [prompt + " and so on"]
+
+    def stream(self, prompt, **options):
+        yield from ["and", " so", " on"]
+
+
+def _client(token=None, **config):
+    models = {"clf": Served("clf", "runs/clf", EchoClassifier(), ["predict"]),
+              "poet": Served("poet", "runs/poet", Poet(), ["generate"])}
+    return TestClient(create_app(models, ServeConfig(token=token, **config))), models
+
+
+def test_models_and_predict():
+    client, _ = _client()
+    assert client.get("/v1/models").json()["models"][0] == {"name": "clf", "path": "runs/clf",
+                                                            "capabilities": ["predict"]}
+    out = client.post("/v1/predict", json={"model": "clf", "inputs": ["hi", "a longer one"]}).json()
+    assert out == {"model": "clf", "outputs": [{"label": "short", "probability": 0.75},
+                                               {"label": "long", "probability": 0.75}]}
+    assert client.get("/openapi.json").json()["info"]["title"] == "seqlab"
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({"model": "nope", "inputs": ["x"]}, 404, "no model 'nope' (served: clf, poet)"),
+    ({"model": "clf", "inputs": []}, 400, "inputs is empty"),
+    ({"model": "clf", "inputs": ["  "]}, 400, "inputs[0] is empty"),
+    ({"model": "clf", "inputs": ["x" * 21]}, 413, "inputs[0] has 21 characters, more than 20"),
+    ({"model": "clf", "inputs": ["x"] * 4}, 413, "4 inputs, more than 3 per request"),
+    ({"model": "clf", "inputs": "not a list"}, 422, "inputs:"),
+    ({"model": "poet", "inputs": ["x"]}, 400, "model 'poet' cannot predict (it can: generate)"),
+])
+def test_bad_requests_are_one_line_json_errors(body, status, message):
+    client, _ = _client(max_chars=20, max_items=3)
+    response = client.post("/v1/predict", json=body)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert message in error and "\n" not in error
+
+
+def test_the_token_is_required_everywhere_when_set():
+    client, _ = _client(token="s3cret")
+    assert client.get("/v1/models").status_code == 401
+    assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/docs").status_code == 401
+    assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused():
+    client, _ = _client(max_body=100)
+    response = client.post("/v1/predict", json={"model": "clf", "inputs": ["x" * 200]})
+    assert response.status_code == 413 and "over 100 bytes" in response.json()["error"]
+
+
+def test_generate_and_stream_server_sent_events():
+    client, _ = _client()
+    assert client.post("/v1/generate", json={"model": "poet", "prompt": "roses"}).json()["text"] == "roses and so on"
+    with client.stream("POST", "/v1/generate", json={"model": "poet", "prompt": "roses", "stream": True}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [line.removeprefix("data: ") for line in r.iter_lines() if line.startswith("data: ")]
+    assert [json.loads(e)["text"] for e in events[:-1]] == ["and", " so", " on"] and events[-1] == "[DONE]"
+    too_long = client.post("/v1/generate", json={"model": "poet", "prompt": "x", "max_new_tokens": 10_000})
+    assert too_long.status_code == 413
+
+
+def test_concurrent_requests_are_batched():
+    clf = EchoClassifier()
+    batcher = DynamicBatcher(clf.predict, max_batch=8, wait_ms=50)
+
+    async def many():
+        return await asyncio.gather(*(batcher.submit(f"text {i}") for i in range(20)))
+
+    outputs = asyncio.run(many())
+    assert len(outputs) == 20 and all(o == ("long", 0.75) for o in outputs)
+    assert sum(clf.calls) == 20 and max(clf.calls) == 8 and len(clf.calls) == 3  # 8 + 8 + 4, not 20 calls
+
+
+def test_a_failing_batch_fails_its_requests_only():
+    def run(items):
+        if "bad" in items:
+            raise ValueError("boom")
+        return items
+
+    batcher = DynamicBatcher(run, max_batch=4, wait_ms=1)
+
+    async def go():
+        with pytest.raises(ValueError, match="boom"):
+            await batcher.submit("bad")
+        return await batcher.submit("good")
+
+    assert asyncio.run(go()) == "good"
+
+
+def test_real_runs_load_by_name_with_their_capabilities(run_dir):
+    models = load_models([run_dir])
+    assert list(models) == ["dates"] and models["dates"].capabilities == ["translate"]
+    client = TestClient(create_app(models))
+    out = client.post("/v1/translate", json={"model": "dates", "inputs": ["4th of July 2019"]}).json()
+    assert list(out["outputs"][0]) == ["translation"]
+    assert capabilities(Poet()) == ["generate"]
+
+
+def test_cli_serve_refuses_a_missing_run_in_one_line(tmp_path, capsys):
+    from seqlab.cli import main
+
+    assert main(["serve", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("seqlab serve: error:") and "\n" not in err
