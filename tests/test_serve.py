@@ -137,3 +137,18 @@ def test_cli_serve_refuses_a_missing_run_in_one_line(tmp_path, capsys):
     assert main(["serve", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("seqlab serve: error:") and "\n" not in err
+
+
+def test_the_python_client():
+    from seqlab.serve.client import Client, ServeError
+
+    client, _ = _client(token="s3cret")
+    api = Client(token="s3cret", session=client)
+    assert [m["name"] for m in api.models()] == ["clf", "poet"]
+    assert api.predict("clf", ["hi"]) == [{"label": "short", "probability": 0.75}]
+    assert api.generate("poet", "roses") == "roses and so on"
+    assert "".join(api.generate("poet", "roses", stream=True)) == "and so on"
+    with pytest.raises(ServeError, match=r"HTTP 404: no model 'nope'"):
+        api.predict("nope", ["x"])
+    with pytest.raises(ServeError, match="HTTP 401"):
+        Client(token="wrong", session=_client(token="s3cret")[0]).models()
