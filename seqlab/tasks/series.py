@@ -64,8 +64,13 @@ class SeriesBatch:
         return len(self.label)
 
     def take(self, rows: Sequence[int]) -> dict[str, torch.Tensor]:
+        """The rows as a model batch (the loader's collate)."""
         rows = list(rows)
         return {"x": self.values[rows], "mask": self.mask[rows], "label": self.label[rows]}
+
+    def subset(self, rows: Sequence[int]) -> SeriesBatch:
+        rows = list(rows)
+        return SeriesBatch(self.values[rows], self.mask[rows], self.label[rows])
 
 
 def real_values(values: Sequence[float], where: str) -> list[float]:
@@ -130,9 +135,8 @@ def fill_model_config(cfg: RunConfig, length: int, n_classes: int, equal_lengths
                               "series must have one length; these differ (use another model_type)")
         model.length = length
     if cfg.model_type == "transformer":
-        auto, auto_stride = auto_patch(length)
-        model.patch = model.patch or auto
-        model.stride = model.stride or (model.patch // 2 if model.patch != auto else auto_stride) or 1
+        model.patch = model.patch or auto_patch(length)[0]
+        model.stride = model.stride or max(1, model.patch // 2)
         model.max_len = model.max_len or length
 
 
@@ -166,7 +170,7 @@ def train(cfg: RunConfig, out_dir: str | Path, *, progress: bool = True, data_di
     full = encode(series, classes, f"{name} train", normalize=cfg.data.normalize)
     equal = bool(full.mask.all())
     fill_model_config(cfg, full.values.size(1), len(classes), equal)
-    train_set, dev_set = _subset(full, rest), _subset(full, dev)
+    train_set, dev_set = full.subset(rest), full.subset(dev)
     cfg.train.grad_accum_steps = max(cfg.train.grad_accum_steps, _micro_batches(cfg, full.values.size(1)))
     # a last batch of one would break batch norm, one smaller than the micro-batches could not be split: drop it
     lengths = train_set.mask.sum(1).tolist()
@@ -208,11 +212,6 @@ def _micro_batches(cfg: RunConfig, length: int) -> int:
     return min(parts, cfg.train.batch_size)
 
 
-def _subset(data: SeriesBatch, rows: Sequence[int]) -> SeriesBatch:
-    batch = data.take(rows)
-    return SeriesBatch(batch["x"], batch["mask"], batch["label"])
-
-
 def _dev_metrics(model: SeriesModel, data: SeriesBatch) -> dict:
     result = score(model, data)
     return {"loss": result["loss"], "accuracy": result["accuracy"]}
@@ -243,10 +242,12 @@ class SeriesClassifier:
     def encode(self, series: Sequence[Sequence[float]] | Sequence[Series], where: str = "input") -> SeriesBatch:
         items = [s if isinstance(s, Series) else Series(self.classes[0], list(map(float, s))) for s in series]
         length = self.config.keras.length if self.config.model_type == "keras" else None
-        for i, s in enumerate(items, 1):
-            if length is not None and len(real_values(s.values, f"{where}, series {i}")) != length:
-                raise SeqlabError(f"{where}, series {i}: the keras model reads series of {length} steps, this one "
-                                  f"has {len(real_values(s.values, where))}")
+        if length is not None:
+            for i, s in enumerate(items, 1):
+                steps = len(real_values(s.values, f"{where}, series {i}"))
+                if steps != length:
+                    raise SeqlabError(f"{where}, series {i}: the keras model reads series of {length} steps, this "
+                                      f"one has {steps}")
         return encode(items, self.classes, where, normalize=self.config.data.normalize, length=length)
 
     @torch.no_grad()
