@@ -12,6 +12,7 @@
     python benchmarks/run.py word2vec        # word2vec skip-gram vs gensim: words/s and analogy / similarity scores
     python benchmarks/run.py xl              # Transformer-XL evaluation with memory vs the vanilla sliding window
     python benchmarks/run.py elmo            # ELMo biLM training: fast path vs reference path vs bare nn.LSTM
+    python benchmarks/run.py serve_load      # seqlab serve under load: req/s, p50/p99, errors; batching vs 1 by 1
     python benchmarks/run.py --quick         # small sizes, seconds each: a CI check, not numbers to report
 
 Every benchmark first checks that ours and its reference agree (logits, tokens cached = uncached, matrices,
@@ -39,6 +40,7 @@ import decoding_speed
 import elmo_speed
 import gpt_vs_hf
 import lstm_vs_torch
+import serve_load
 import trainer_overhead
 import transformer_vs_torch
 import vectorize_vs_sklearn
@@ -48,7 +50,8 @@ import xl_eval_speed
 BENCHMARKS = {"transformer": transformer_vs_torch.run, "vectorize": vectorize_vs_sklearn.run,
               "trainer": trainer_overhead.run, "lstm": lstm_vs_torch.run, "bow": bow_vs_sklearn.run,
               "decoding": decoding_speed.run, "gpt": gpt_vs_hf.run, "bert": bert_vs_hf.run,
-              "word2vec": word2vec_vs_gensim.run, "xl": xl_eval_speed.run, "elmo": elmo_speed.run}
+              "word2vec": word2vec_vs_gensim.run, "xl": xl_eval_speed.run, "elmo": elmo_speed.run,
+              "serve_load": serve_load.run}
 
 
 def machine() -> dict:

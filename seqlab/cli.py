@@ -384,6 +384,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     config = ServeConfig(token=token, max_batch=args.max_batch, wait_ms=args.wait_ms, timeout_s=args.timeout)
     for model in models.values():
         print(f"serving {model.name} ({model.path}): {', '.join(model.capabilities) or 'nothing'}", file=sys.stderr)
+    print(f"the attention explorer: http://{args.host}:{args.port}/explorer", file=sys.stderr)
     uvicorn.run(create_app(models, config), host=args.host, port=args.port, log_level="warning",
                 timeout_graceful_shutdown=args.timeout)
 
@@ -501,9 +502,11 @@ def build_parser() -> _Parser:
 
     p = sub.add_parser("serve", help="serve trained runs over HTTP (JSON API, dynamic batching, streaming)",
                        description="Serve trained runs over HTTP: GET /v1/models, POST /v1/predict, /v1/translate, "
-                       "/v1/fill-mask, /v1/generate (\"stream\": true for server-sent events); the OpenAPI page is "
-                       "at /docs. Needs the serve extra (fastapi, uvicorn).")
-    p.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories, served by their names")
+                       "/v1/fill-mask, /v1/generate (\"stream\": true for server-sent events), /v1/embed, "
+                       "/v1/attention; the attention explorer is at /explorer, the OpenAPI page at /docs. Needs the "
+                       "serve extra (fastapi, uvicorn).")
+    p.add_argument("runs", nargs="+", metavar="RUN", help="trained run directories, served by their names; "
+                   "all-MiniLM-L6-v2 serves the pretrained sentence encoder (embeddings, attention)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' (default: $SEQLAB_TOKEN, else none)")

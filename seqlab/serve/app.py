@@ -4,10 +4,11 @@
     curl -H "Authorization: Bearer SECRET" localhost:8000/v1/models
     curl -H "Authorization: Bearer SECRET" -d '{"model": "sst2", "inputs": ["a fine film"]}' localhost:8000/v1/predict
 
-Each run is served under its directory's name. What a run can do follows from its predictor: ``predict`` (classifiers:
-label and probability), ``translate``, ``fill_mask``, ``generate`` (with ``"stream": true``, server-sent events, one
-event per piece of text). Bad input is an HTTP 4xx whose body is one line of JSON, ``{"error": "..."}``; the OpenAPI
-page is at /docs.
+Each run is served under its directory's name; ``all-MiniLM-L6-v2`` serves the pretrained sentence encoder. What a
+run can do follows from its predictor: ``predict`` (classifiers: label and probability), ``translate``, ``fill_mask``,
+``generate`` (with ``"stream": true``, server-sent events, one event per piece of text), and through its family's
+adapter (seqlab.serve.adapters) ``embed`` and ``attention``. Bad input is an HTTP 4xx whose body is one line of JSON,
+``{"error": "..."}``; the OpenAPI page is at /docs, the attention explorer at /explorer.
 """
 
 # no "from __future__ import annotations": FastAPI reads the endpoints' annotations, and the request schemas are
@@ -21,9 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import SeqlabError
+from seqlab.serve.adapters import adapter_for, attention_view, embed
 from seqlab.serve.batcher import DynamicBatcher
 
-CAPABILITIES = ("predict", "translate", "fill_mask", "generate")
+CAPABILITIES = ("predict", "translate", "fill_mask", "generate")  # a predictor's own methods
+STATIC = Path(__file__).parent / "static"  # the attention explorer
+VERBS = {"fill_mask": "fill-mask", "attention": "show its attention"}  # for "model X cannot ..."
 
 
 @dataclass
@@ -46,26 +50,43 @@ class Served:
     path: str
     predictor: Any
     capabilities: list[str]
+    family: str | None = None  # the adapter's (attention, embeddings)
     batchers: dict[str, DynamicBatcher] = field(default_factory=dict)
 
 
 def capabilities(predictor: Any) -> list[str]:
     found = [c for c in CAPABILITIES if hasattr(predictor, c)]
-    return [c for c in found if not (c == "predict" and hasattr(predictor, "forecast"))]  # a forecaster's is arrays
+    found = [c for c in found if not (c == "predict" and hasattr(predictor, "forecast"))]  # a forecaster's is arrays
+    adapter = adapter_for(predictor)
+    if adapter is not None:
+        found += [c for c in ("embed", "attention") if getattr(adapter, c) is not None]
+    return found
+
+
+def load_model(run_dir: str | Path) -> Any:
+    """A run directory's predictor, or a pretrained model by name (all-MiniLM-L6-v2: its sentence encoder)."""
+    from seqlab.models.bert import PRETRAINED, load_sentence_encoder
+    from seqlab.tasks import load_run
+
+    if str(run_dir) in PRETRAINED and not Path(run_dir).exists():
+        return load_sentence_encoder(str(run_dir))
+    return load_run(run_dir)
 
 
 def load_models(run_dirs: list[str | Path]) -> dict[str, Served]:
-    """Each run directory loaded once, named by its directory."""
-    from seqlab.tasks import load_run
-
+    """Each run directory loaded once, named by its directory (a pretrained model by its name)."""
     models: dict[str, Served] = {}
     for run_dir in run_dirs:
         name = Path(run_dir).resolve().name
         if name in models:
             raise SeqlabError(f"two runs are named {name!r} ({models[name].path} and {run_dir}): rename one")
-        predictor = load_run(run_dir)
-        models[name] = Served(name, str(run_dir), predictor, capabilities(predictor))
+        models[name] = served_model(name, str(run_dir), load_model(run_dir))
     return models
+
+
+def served_model(name: str, path: str, predictor: Any) -> Served:
+    adapter = adapter_for(predictor)
+    return Served(name, path, predictor, capabilities(predictor), None if adapter is None else adapter.family)
 
 
 class ApiError(Exception):
@@ -80,6 +101,8 @@ def _batch_function(served: Served, capability: str) -> Callable[[list[Any]], li
         return lambda texts: [{"label": label, "probability": p} for label, p in predictor.predict(texts)]
     if capability == "translate":
         return lambda texts: [{"translation": t} for t in predictor.translate(texts)]
+    if capability == "embed":
+        return lambda texts: [{"embedding": v.tolist()} for v in embed(predictor, texts)]
     return lambda texts: [{"predictions": p} for p in predictor.fill_mask(texts)]
 
 
@@ -87,7 +110,8 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
     """The FastAPI application serving ``models``."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+    from fastapi.staticfiles import StaticFiles
     from pydantic import BaseModel, Field
 
     config = config or ServeConfig()
@@ -107,8 +131,15 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         seed: int | None = None
         stream: bool = False
 
+    class AttentionRequest(BaseModel):
+        model: str
+        text: str = Field(description="the sentence (a memory network: the question)")
+        story: list[str] | None = Field(None, description="a memory network's story, one sentence per item")
+
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
+
+    app.add_middleware(BodyLimit, limit=config.max_body)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
@@ -126,14 +157,12 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        """The token (compared in constant time), the body size, and the per-request time limit."""
-        if config.token is not None:
+        """The token (compared in constant time) and the per-request time limit. The explorer's
+        page and scripts hold no data and are served without the token; the page asks for it."""
+        if config.token is not None and not _is_page(request.url.path):
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
                 return error(401, "missing or wrong token: send Authorization: Bearer <token>")
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > config.max_body):
-            return error(413, f"the request body is over {config.max_body} bytes")
         try:
             return await asyncio.wait_for(call_next(request), config.timeout_s)
         except asyncio.TimeoutError:
@@ -144,7 +173,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
             raise ApiError(404, f"no model {name!r} (served: {', '.join(models) or 'none'})")
         model = models[name]
         if capability not in model.capabilities:
-            raise ApiError(400, f"model {name!r} cannot {capability.replace('_', '-')} (it can: "
+            raise ApiError(400, f"model {name!r} cannot {VERBS.get(capability, capability)} (it can: "
                                 f"{', '.join(model.capabilities) or 'nothing served'})")
         return model
 
@@ -172,7 +201,8 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
     @app.get("/v1/models")
     async def list_models() -> dict:
         """The served runs and what each can do."""
-        return {"models": [{"name": m.name, "path": m.path, "capabilities": m.capabilities} for m in models.values()]}
+        return {"models": [{"name": m.name, "path": m.path, "capabilities": m.capabilities, "family": m.family}
+                           for m in models.values()]}
 
     @app.post("/v1/predict")
     async def predict(body: Inputs) -> dict:
@@ -186,6 +216,32 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
     @app.post("/v1/fill-mask")
     async def fill_mask(body: Inputs) -> dict:
         return await batched(body, "fill_mask")
+
+    @app.post("/v1/embed")
+    async def embed_texts(body: Inputs) -> dict:
+        """A vector per input (BERT: mean-pooled, unit length; word2vec: the mean of its words' unit vectors)."""
+        return await batched(body, "embed")
+
+    @app.post("/v1/attention")
+    async def attention(body: AttentionRequest) -> dict:
+        """The attention the model pays reading the text: ``weights`` (layers, heads, rows, columns), each row
+        attending over the columns (see ``description``)."""
+        model = served(body.model, "attention")
+        check_inputs([body.text])
+        if body.story is not None:
+            check_inputs(body.story)
+        view = await asyncio.to_thread(attention_view, model.predictor, body.text, body.story)
+        return {"model": model.name, **view.to_dict()}
+
+    @app.get("/", include_in_schema=False)
+    async def home():
+        return RedirectResponse("/explorer")
+
+    @app.api_route("/explorer", methods=["GET", "HEAD"], include_in_schema=False)
+    async def explorer():
+        return FileResponse(STATIC / "explorer.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.post("/v1/generate")
     async def generate(body: GenerateRequest):
@@ -206,6 +262,55 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         return StreamingResponse(_events(predictor.stream(body.prompt, **options)), media_type="text/event-stream")
 
     return app
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets a 413, whether it declares its length or arrives in
+    chunks without one (those are read here, up to the limit, and handed on)."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:  # the server reads no more than it declares
+            if not declared.isdigit() or int(declared) > self.limit:
+                return await self.refuse(scope, receive, send)
+            return await self.app(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return None
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await self.refuse(scope, receive, send)
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> dict:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+    async def refuse(self, scope: dict, receive: Callable, send: Callable) -> None:
+        from starlette.responses import JSONResponse
+
+        await JSONResponse({"error": f"the request body is over {self.limit} bytes"}, status_code=413)(
+            scope, receive, send)
+
+
+def _is_page(path: str) -> bool:
+    return path in ("/", "/explorer") or path.startswith("/static/")
 
 
 async def _events(pieces) -> Any:

@@ -4,6 +4,8 @@
     api = Client("http://127.0.0.1:8000", token="SECRET")
     api.models()                                        # [{"name": "sst2", "capabilities": ["predict"], ...}]
     api.predict("sst2", ["a fine film"])                # [{"label": "positive", "probability": 0.97}]
+    api.embed("all-MiniLM-L6-v2", ["a fine film"])      # a (1, 384) numpy array
+    api.attention("m30k", "Ein Mann fährt Fahrrad.")    # rows, columns, weights (layers, heads, rows, columns)
     for piece in api.generate("gpt", "ROMEO:", max_new_tokens=50, stream=True):
         print(piece, end="", flush=True)
 
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seqlab.errors import SeqlabError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ServeError(SeqlabError):
@@ -58,6 +63,22 @@ class Client:
 
     def fill_mask(self, model: str, inputs: list[str]) -> list[str]:
         return [o["predictions"] for o in self._post("/v1/fill-mask", {"model": model, "inputs": inputs})["outputs"]]
+
+    def embed(self, model: str, inputs: list[str]) -> np.ndarray:
+        """(N, D) float32 embeddings."""
+        import numpy as np
+
+        outputs = self._post("/v1/embed", {"model": model, "inputs": inputs})["outputs"]
+        return np.asarray([o["embedding"] for o in outputs], dtype=np.float32)
+
+    def attention(self, model: str, text: str, *, story: list[str] | None = None) -> dict:
+        """The attention view: ``rows`` attend over ``columns``; ``weights`` (layers, heads, rows, columns) as a
+        numpy array; a memory network's ``story`` sentences are its columns."""
+        import numpy as np
+
+        body = {"model": model, "text": text} | ({} if story is None else {"story": story})
+        view = self._post("/v1/attention", body)
+        return view | {"weights": np.asarray(view["weights"], dtype=np.float32)}
 
     def generate(self, model: str, prompt: str, *, stream: bool = False, **options: Any) -> str | Iterator[str]:
         """The generated text; with ``stream``, an iterator over its pieces as the server sends them."""

@@ -297,7 +297,7 @@ class LanguageModel:
         """The most tokens the model reads (a GPT's n_positions); None for a recurrent model or Transformer-XL."""
         return self.model.config.n_positions if isinstance(self.model, GPT) else None
 
-    def _prompt_ids(self, prompt: str) -> list[int]:
+    def prompt_ids(self, prompt: str) -> list[int]:
         """The prompt's ids; what the vocabulary lacks is named in one warning (characters are dropped, words read
         as <unk>); a prompt longer than the context keeps its last tokens."""
         if not prompt:
@@ -322,6 +322,10 @@ class LanguageModel:
                           f"it reads the last {self.context}", stacklevel=3)
             ids = ids[-self.context :]
         return ids
+
+    def token_text(self, token_id: int) -> str:
+        """One token as text (a word, a character, a BPE piece), for showing tokens one by one."""
+        return self._decode_new([token_id]).lstrip(" ") if self.level == "word" else self._decode_new([token_id])
 
     def _decode_new(self, ids: list[int]) -> str:
         if self.level == "word":
@@ -399,7 +403,7 @@ class LanguageModel:
     def _start(self, prompt: str, max_new_tokens: int, seed: int | None) -> tuple[list[int], torch.Generator | None]:
         if max_new_tokens < 1:
             raise SeqlabError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
-        ids = self._prompt_ids(prompt)
+        ids = self.prompt_ids(prompt)
         device = _device(self.model)
         generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
         self.model.eval()

@@ -83,6 +83,14 @@ class Seq2SeqPredictor:
                   ) -> tuple[list[str], list[str], np.ndarray]:
         """Source pieces, output pieces and the source-target attention of one decoder layer: (T, S) averaged
         over heads, or (H, T, S) with ``heads`` (H = 1 for a recurrent model's single attention)."""
+        src_tokens, out_tokens, layers, _ = self.cross_attention(text, beam_size=beam_size)
+        return src_tokens, out_tokens, layers[layer] if heads else layers[layer].mean(0)
+
+    @torch.no_grad()
+    def cross_attention(self, text: str, *, beam_size: int = 1
+                        ) -> tuple[list[str], list[str], list[np.ndarray], str]:
+        """Source pieces, output pieces (with <eos>), every decoder layer's source-target attention (H, T, S)
+        (H = 1 for a recurrent model's single attention), and the translation."""
         output = self.translate(text, beam_size=beam_size)[0]
         src_ids = self._encode_sources([text])[0]
         out_ids = self.target_vocab.encode(output)
@@ -91,11 +99,12 @@ class Seq2SeqPredictor:
         self.model.eval()
         memory, mask = self.model.encode(torch.tensor([src_ids], device=device))
         _, weights = self.model.decode(tgt_in.to(device), memory, mask, need_weights=True)
-        if weights[layer] is None:
+        if any(w is None for w in weights):
             raise SeqlabError("this model has no attention (it reads the source through one context vector)")
-        matrix = weights[layer][0].float().cpu().numpy()  # (H, T, S), or (T, S) for a recurrent model
-        matrix = matrix[None] if matrix.ndim == 2 else matrix
         out_tokens = [self.target_vocab.tokens[i] for i in out_ids] + ["<eos>"]
         src_tokens = [self.vocab.tokens[i] for i in src_ids]
-        matrix = matrix[:, : len(out_tokens)]
-        return src_tokens, out_tokens, matrix if heads else matrix.mean(0)
+        layers = []
+        for w in weights:
+            matrix = w[0].float().cpu().numpy()  # (H, T, S), or (T, S) for a recurrent model
+            layers.append((matrix[None] if matrix.ndim == 2 else matrix)[:, : len(out_tokens)])
+        return src_tokens, out_tokens, layers, output
