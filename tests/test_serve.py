@@ -207,3 +207,20 @@ def test_the_python_client():
         api.attention("clf", "hi")
     with pytest.raises(ServeError, match="HTTP 401"):
         Client(token="wrong", session=_client(token="s3cret")[0]).models()
+
+
+def test_a_slow_request_times_out_with_504_and_the_next_one_is_served():
+    import time
+
+    class Slow(EchoClassifier):
+        def predict(self, texts):
+            if "slow" in texts:
+                time.sleep(1.5)
+            return super().predict(texts)
+
+    client = TestClient(create_app({"clf": Served("clf", "runs/clf", Slow(), ["predict"])}, ServeConfig(timeout_s=0.3)))
+    with client:  # one event loop for both requests, as under uvicorn
+        response = client.post("/v1/predict", json={"model": "clf", "inputs": ["slow"]})
+        assert response.status_code == 504 and "longer than 0.3 s" in response.json()["error"]
+        time.sleep(1.5)  # the model call itself cannot be interrupted: its batch finishes, its answer is dropped
+        assert client.post("/v1/predict", json={"model": "clf", "inputs": ["fast"]}).status_code == 200

@@ -27,9 +27,10 @@ class DynamicBatcher:
 
     async def submit(self, item: Any) -> Any:
         """The model's output for ``item``, computed in a batch with whatever else arrived."""
-        if self.worker is None:
+        loop = asyncio.get_running_loop()
+        if self.worker is None or self.worker.get_loop() is not loop:  # a worker per event loop (tests start many)
             self.queue = asyncio.Queue()
-            self.worker = asyncio.get_running_loop().create_task(self._work())
+            self.worker = loop.create_task(self._work())
         future = asyncio.get_running_loop().create_future()
         await self.queue.put((item, future))
         return await future
