@@ -488,7 +488,8 @@ def table_rows(results: dict, s: Settings) -> list[dict]:
         fast, slow = best["batched"].summary(), best["one at a time"].summary()
         rows.append({"benchmark": "serve_load", "what": f"{model} req/s, {s.clients} clients: batched vs 1 by 1",
                      "precision": "fp32", "ours": fast["requests_per_s"], "reference": slow["requests_per_s"],
-                     "ratio": fast["requests_per_s"] / slow["requests_per_s"], "reference_is": "--max-batch 1"})
+                     "ratio": fast["requests_per_s"] / (slow["requests_per_s"] or math.nan),
+                     "reference_is": "--max-batch 1"})
         for label, stats in (("batched", fast), ("one at a time", slow)):
             rows.append(_note_row(f"{model}, {label}", stats, load="classify", server=label))
     if results["generate"] is not None:

@@ -72,7 +72,7 @@ async function show(event) {
     return;
   }
   $("description").textContent = `${view.model} (${view.family}): ${view.description}.`;
-  $("output").textContent = view.output ? `Output: ${view.output}` : "";
+  $("output").textContent = view.output === null ? "" : `Output: ${view.output || "(nothing)"}`;
   fillPickers();
   $("result").hidden = false;
   render();
