@@ -148,3 +148,20 @@ def test_a_model_without_an_adapter_is_refused_by_name():
         attention_view(SimpleNamespace(), "text")
     with pytest.raises(SeqlabError, match="no embeddings"):
         embed(SimpleNamespace(), ["text"])
+
+
+def test_transformer_xl_attention_is_causal_over_the_prompt(data_dir, tmp_path):
+    from seqlab.tasks import load_run
+
+    out = tmp_path / "xl"
+    assert main(["train", "configs/wikitext2_xl.yaml", "--out", str(out), "--data-dir", str(data_dir), "--quiet",
+                 "--data.dataset=tinyshakespeare", "--data.seq_len=16", "--train.steps=2", "--train.eval_every=2",
+                 "--train.batch_size=4", "--xl.n_layers=2", "--xl.d_model=32", "--xl.n_heads=2", "--xl.d_ff=64",
+                 "--xl.mem_len=16", "--xl.eval_mem_len=16", "--xl.adaptive_cutoffs=[20,40]", "--sample.n=1",
+                 "--sample.max_new_tokens=2", "--train.precision=fp32", "--optim.warmup_steps=1"]) == 0
+    lm = load_run(out)
+    view = attention_view(lm, "To be or not")
+    assert view.family == "transformer-xl" and view.kind == "causal"
+    assert view.weights.shape == (2, 2, len(view.rows), len(view.rows)) and "".join(view.rows) == "To be or not"
+    assert np.all(np.triu(view.weights, k=1) == 0)
+    np.testing.assert_allclose(view.weights.sum(-1), 1, atol=1e-5)

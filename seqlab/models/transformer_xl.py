@@ -120,9 +120,10 @@ class TransformerXL(nn.Module):
     # -- the forward pass ------------------------------------------------------------------------------------------
 
     def hidden_states(self, ids: torch.Tensor, memory: SegmentMemory | None = None, *,
-                      mask: torch.Tensor | None = None) -> torch.Tensor:
+                      mask: torch.Tensor | None = None, attentions: list[torch.Tensor] | None = None) -> torch.Tensor:
         """ids (B, T) -> the final hidden states (B, T, D). A ``memory`` is read (its M states per layer join the keys)
-        and then extended with this segment. ``mask`` (T, M + T) bool narrows the causal rule further."""
+        and then extended with this segment. ``mask`` (T, M + T) bool narrows the causal rule further. Given a list as
+        ``attentions``, each layer's weights (B, H, T, M + T) are appended to it."""
         t = ids.size(1)
         m = 0 if memory is None else len(memory)
         x = self.dropout(self.embed(ids) * self.scale)  # (B, T, D): h^0
@@ -132,7 +133,9 @@ class TransformerXL(nn.Module):
         for n, (layer, rel) in enumerate(zip(self.layers, self.relative, strict=True)):
             layer_inputs.append(x)
             past = None if memory is None else memory.read(n)  # (B, M, D)
-            x, _ = layer(x, mask, memory=past, bias=rel.bias(sinusoids))
+            x, weights = layer(x, mask, memory=past, bias=rel.bias(sinusoids), need_weights=attentions is not None)
+            if attentions is not None:
+                attentions.append(weights)
         if memory is not None:
             memory.update(layer_inputs)
         return self.dropout(self.norm(x))

@@ -5,9 +5,10 @@
     embed(seqlab.load("runs/wikitext2_bert"), ["a sentence", "another"])   # (N, D)
 
 Families: a translation model's source-target attention (each decoder layer, each head; one "head" for a recurrent
-model's attention), BERT's self-attention (a pre-trained MiniLM, a masked-LM run, a fine-tuned classifier), GPT's
-causal self-attention, a memory network's weight on each story sentence per hop, ELMo's task weights on the biLM's
-layers. Adding a family is one ``Adapter`` in ``ADAPTERS``: how to recognise its predictor, and what it shows.
+model's attention), BERT's self-attention (a pre-trained MiniLM, a masked-LM run, a fine-tuned classifier), GPT's and
+Transformer-XL's causal self-attention, a memory network's weight on each story sentence per hop, ELMo's task
+weights on the biLM's layers. Adding a family is one ``Adapter`` in ``ADAPTERS``: how to recognise its predictor,
+and what it shows.
 """
 
 from __future__ import annotations
@@ -140,23 +141,32 @@ def _bert_embed(predictor: Any, texts: list[str]) -> np.ndarray:
     return encoder.encode(texts, warn=False)
 
 
-# ---- GPT -----------------------------------------------------------------------------------------------------------
+# ---- decoder-only language models: GPT, Transformer-XL --------------------------------------------------------------
 
 
-def _is_gpt(predictor: Any) -> bool:
+def _language_model_of(kind: str) -> Callable[[Any], bool]:
+    def accepts(predictor: Any) -> bool:
+        from seqlab.models.gpt import GPT
+        from seqlab.models.transformer_xl import TransformerXL
+
+        model_class = {"gpt": GPT, "transformer-xl": TransformerXL}[kind]
+        return hasattr(predictor, "prompt_ids") and isinstance(getattr(predictor, "model", None), model_class)
+
+    return accepts
+
+
+def _causal_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
+    """The prompt read as one segment (Transformer-XL: with no memory before it)."""
     from seqlab.models.gpt import GPT
 
-    return hasattr(predictor, "generate") and isinstance(getattr(predictor, "model", None), GPT)
-
-
-def _gpt_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
     ids = predictor.prompt_ids(text)
     model = predictor.model.eval()
     weights: list[torch.Tensor] = []
     with torch.no_grad():
         model.hidden_states(torch.tensor([ids], device=next(model.parameters()).device), attentions=weights)
     tokens = [predictor.token_text(i) for i in ids]
-    return AttentionView("gpt", "causal", tokens, tokens, _stack(weights), _layer_names("layer", len(weights)))
+    family = "gpt" if isinstance(model, GPT) else "transformer-xl"
+    return AttentionView(family, "causal", tokens, tokens, _stack(weights), _layer_names("layer", len(weights)))
 
 
 # ---- memory networks -----------------------------------------------------------------------------------------------
@@ -216,7 +226,8 @@ def _word2vec_embed(predictor: Any, texts: list[str]) -> np.ndarray:
 ADAPTERS: list[Adapter] = [
     Adapter("translation", lambda p: hasattr(p, "cross_attention"), attention=_translation_attention),
     Adapter("bert", lambda p: _bert_parts(p) is not None, attention=_bert_attention, embed=_bert_embed),
-    Adapter("gpt", _is_gpt, attention=_gpt_attention),
+    Adapter("gpt", _language_model_of("gpt"), attention=_causal_attention),
+    Adapter("transformer-xl", _language_model_of("transformer-xl"), attention=_causal_attention),
     Adapter("memnet", lambda p: hasattr(p, "answer") and hasattr(p, "read_story"), attention=_memnet_attention),
     Adapter("elmo", lambda p: _scalar_mix(p) is not None, attention=_elmo_attention),
     Adapter("word2vec", lambda p: hasattr(p, "vectors") and hasattr(p, "analogy"), embed=_word2vec_embed),
