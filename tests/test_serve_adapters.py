@@ -144,6 +144,9 @@ def test_word2vec_embeds_a_text_as_the_mean_of_its_words_unit_vectors():
 
 
 def test_a_model_without_an_adapter_is_refused_by_name():
+    plain_rnn = SimpleNamespace(config=SimpleNamespace(attention="none"))
+    no_attention = SimpleNamespace(cross_attention=None, model=plain_rnn)
+    assert adapter_for(no_attention) is None  # a recurrent seq2seq reading one context vector: nothing to show
     with pytest.raises(SeqlabError, match="no attention to show for a SimpleNamespace"):
         attention_view(SimpleNamespace(), "text")
     with pytest.raises(SeqlabError, match="no embeddings"):

@@ -78,6 +78,12 @@ def _label(predictor: Any, text: str) -> str | None:
 # ---- translation ---------------------------------------------------------------------------------------------------
 
 
+def _attends_to_the_source(predictor: Any) -> bool:
+    """An encoder-decoder, unless it is a recurrent one without attention (one context vector)."""
+    model = getattr(predictor, "model", None)
+    return hasattr(predictor, "cross_attention") and getattr(getattr(model, "config", None), "attention", "") != "none"
+
+
 def _translation_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
     source, output, layers, translation = predictor.cross_attention(text)
     weights = np.stack(layers)  # (L, H, T, S)
@@ -224,7 +230,7 @@ def _word2vec_embed(predictor: Any, texts: list[str]) -> np.ndarray:
 
 # Adding a family: how to recognise its predictor and what it shows. The first that accepts a predictor serves it.
 ADAPTERS: list[Adapter] = [
-    Adapter("translation", lambda p: hasattr(p, "cross_attention"), attention=_translation_attention),
+    Adapter("translation", _attends_to_the_source, attention=_translation_attention),
     Adapter("bert", lambda p: _bert_parts(p) is not None, attention=_bert_attention, embed=_bert_embed),
     Adapter("gpt", _language_model_of("gpt"), attention=_causal_attention),
     Adapter("transformer-xl", _language_model_of("transformer-xl"), attention=_causal_attention),
