@@ -1,8 +1,8 @@
 """Load test of ``seqlab serve`` on 127.0.0.1: requests/s, p50/p99 latency and errors for N concurrent clients of a
 classifier and of streamed generation, and the speed-up of dynamic batching over one request at a time.
 
-    python benchmarks/serve_load.py                     # trains short runs, then about four minutes of load
-    python benchmarks/serve_load.py --markdown          # the table as markdown, for the README
+    taskset -c 1 python benchmarks/serve_load.py        # trains short runs, then loads: about 3 minutes, 1 core
+    python benchmarks/serve_load.py --markdown          # the table as markdown too, for the README
     python benchmarks/serve_load.py --classifier runs/sst2_minilm --generator runs/shakespeare_gpt
     python benchmarks/run.py serve_load --quick         # the CI smoke run (tiny runs, tiny counts)
 
@@ -28,7 +28,10 @@ references (a stream's text too: concurrent streams must not disturb each other)
 than 200, an exception, a malformed or different answer) fails the run, after the load that saw it.
 
 The server and the clients share whatever CPUs this process may use (``taskset -c 1 python ...`` pins both to one
-core); the table gives the CPU seconds each side used, since the clients' share is taken from the server.
+core); the table gives the CPU seconds each side used, since the clients' share is taken from the server. (httpx
+costs about 0.6 ms of CPU per request with a client per connection, and over 1 ms, with a longer latency tail, when
+16 coroutines share one AsyncClient's pool: hence a client each.) Items per model batch are not reported: the
+server does not expose its batch counts.
 """
 
 from __future__ import annotations
@@ -75,11 +78,12 @@ QUICK = Settings(clients=8, requests=64, seconds=5, rounds=1, gen_clients=4, str
 
 BATCHED = ["--max-batch", "32", "--wait-ms", "5"]  # the serve defaults, spelt out
 ONE_AT_A_TIME = ["--max-batch", "1", "--wait-ms", "0"]
+TOKEN = secrets.token_urlsafe(16)  # the servers require it: the guard middleware runs as it would in production
 PROMPTS = ["ROMEO:", "To be or not to be", "First Citizen:\n", "KING HENRY:"]
 FALLBACK_SENTENCES = ["a charming and often affecting journey .", "unflinchingly bleak and desperate",
                       "the acting is superb", "a dull , lifeless mess of a movie ."]
 
-# (directory name, recipe, overrides): a few steps, no evaluation before the end, short samples
+# (directory name, recipe, overrides): a few steps, one sample of a few tokens; no evaluation before the end
 _FEW_STEPS = ["--train.eval_every=100000"]
 FULL_RUNS = {"classifiers": [("sst2_minilm", "sst2_minilm", ["--train.steps=5", "--train.batch_size=8"]),
                              ("sst2_bilstm", "sst2_bilstm", ["--train.steps=20"])],
@@ -217,6 +221,7 @@ class Stats:
     first_pieces: list[float] = field(default_factory=list)  # seconds to a stream's first text
     errors: list[str] = field(default_factory=list)
     cpu: tuple[float, float] | None = None  # CPU seconds of the server and of this process, when measured
+    batching: tuple[int, int] | None = None  # model calls and the inputs in them (GET /v1/models), for classify
 
     def summary(self) -> dict:
         done = len(self.latencies)
@@ -226,6 +231,8 @@ class Stats:
                "max_ms": max(self.latencies, default=0.0) * 1e3, "first_errors": sorted(set(self.errors))[:5]}
         if self.cpu is not None:
             out |= {"server_cpu_s": round(self.cpu[0], 2), "client_cpu_s": round(self.cpu[1], 2)}
+        if self.batching is not None:
+            out |= {"model_calls": self.batching[0], "items_per_call": self.batching[1] / max(self.batching[0], 1)}
         if self.first_pieces:
             out |= {"first_piece_p50_ms": percentile(self.first_pieces, 50) * 1e3,
                     "first_piece_p99_ms": percentile(self.first_pieces, 99) * 1e3}
@@ -402,7 +409,11 @@ async def measure(batched: Server, single: Server, classifiers: list[str], gener
             for _ in range(s.rounds):  # alternating, so background load hits both servers alike
                 for server in (batched, single):
                     send = classify_sender(server, model, texts, reference)
-                    rounds[server.label].append(await load(clients, send, s.requests, s.seconds, server))
+                    before = await batch_counts(clients[0], server, model)
+                    stats = await load(clients, send, s.requests, s.seconds, server)
+                    after = await batch_counts(clients[0], server, model)
+                    stats.batching = (after[0] - before[0], after[1] - before[1])  # the warm-up's included
+                    rounds[server.label].append(stats)
             results["classify"][model] = {label: _best(stats) for label, stats in rounds.items()}
         if generator is not None:
             alone: dict[int, str] = {}
@@ -414,6 +425,13 @@ async def measure(batched: Server, single: Server, classifiers: list[str], gener
             if classifiers:
                 results["probe"] = await probe(https, batched, classifiers[0], texts, streams, s)
     return results
+
+
+async def batch_counts(http: httpx.AsyncClient, server: Server, model: str) -> tuple[int, int]:
+    """The model calls the server's batcher made for ``model``'s predictions so far, and the inputs in them."""
+    served = (await http.get(f"{server.url}/v1/models")).json()["models"]
+    counts = next(m for m in served if m["name"] == model)["batching"].get("predict", {})
+    return counts.get("batches", 0), counts.get("items", 0)
 
 
 def _best(rounds: list[Stats]) -> Stats:
@@ -432,11 +450,9 @@ async def probe(https: list[httpx.AsyncClient], server: Server, model: str, text
     return {"alone": alone, "during": during, "streams": background}
 
 
-TOKEN = secrets.token_urlsafe(16)  # the servers require it: the guard middleware runs as it would in production
-
 
 def build_runs(quick: bool, out: Path, classifiers: list[str] | None, generator: str | None
-               ) -> tuple[list[Path], Path | None, list[str]]:
+               ) -> tuple[list[Path], Path, list[str]]:
     """The runs given, or recipes trained for a few steps (in ``out``); with a note of how each was made."""
     recipes, notes = QUICK_RUNS if quick else FULL_RUNS, []
     if classifiers:
@@ -489,7 +505,7 @@ def table_rows(results: dict, s: Settings) -> list[dict]:
         rows.append({"benchmark": "serve_load", "what": f"{model} req/s, {s.clients} clients: batched vs 1 by 1",
                      "precision": "fp32", "ours": fast["requests_per_s"], "reference": slow["requests_per_s"],
                      "ratio": fast["requests_per_s"] / (slow["requests_per_s"] or math.nan),
-                     "reference_is": "--max-batch 1"})
+                     "reference_is": " ".join(ONE_AT_A_TIME)})
         for label, stats in (("batched", fast), ("one at a time", slow)):
             rows.append(_note_row(f"{model}, {label}", stats, load="classify", server=label))
     if results["generate"] is not None:
@@ -516,7 +532,7 @@ def _note_row(what: str, stats: dict, **extra) -> dict:
 # ---- the table --------------------------------------------------------------------------------------------------
 
 COLUMNS = ["load", "server", "clients", "requests", "errors", "req/s", "p50 ms", "p99 ms", "first piece p50/p99 ms",
-           "CPU s server/clients"]
+           "inputs per model call", "CPU s server/clients"]
 
 
 def load_table(rows: list[dict]) -> list[list[str]]:
@@ -530,29 +546,33 @@ def load_table(rows: list[dict]) -> list[list[str]]:
                  else "")
         lines.append([row["what"], row["server"], str(st["clients"]), str(st["requests"]), str(st["errors"]),
                       f"{st['requests_per_s']:.1f}", f"{st['p50_ms']:.1f}", f"{st['p99_ms']:.1f}", first,
+                      f"{st['items_per_call']:.1f}" if "items_per_call" in st else "",
                       f"{st['server_cpu_s']:.1f} / {st['client_cpu_s']:.1f}" if "server_cpu_s" in st else ""])
     return lines
 
 
 def print_load_table(rows: list[dict], markdown: bool = False) -> None:
+    """The loads as a table (markdown for the README), the speed-ups of batching, and how the runs were made."""
     lines = load_table(rows)
-    speedups = [f"{r['what']}: {r['ours']:.1f} vs {r['reference']:.1f} = {r['ratio']:.2f}x" for r in rows
-                if "ratio" in r]
+    speedups = [f"dynamic batching, {r['what']}: {r['ours']:.1f} vs {r['reference']:.1f} = {r['ratio']:.2f}x"
+                for r in rows if "ratio" in r]
+    setup = rows[0]["setup"] if rows else {}
+    notes = [f"runs: {'; '.join(setup['runs'])} ({setup['weights']})",
+             f"server and clients on CPUs {setup['cpus']}, OMP_NUM_THREADS={setup['omp_num_threads']}"] if setup else []
     if markdown:
         print("| " + " | ".join(COLUMNS) + " |")
         print("|" + "|".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + "|")
         for line in lines:
             print("| " + " | ".join(line) + " |")
         print()
-        for speedup in speedups:
-            print(f"- dynamic batching, {speedup}")
+        for line in speedups + notes:
+            print(f"- {line}")
         return
     widths = [max(len(c), *(len(line[i]) for line in lines)) for i, c in enumerate(COLUMNS)]
     for line in [COLUMNS, *lines]:
         cells = zip(line, widths, strict=True)
         print("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(cells)))
-    for speedup in speedups:
-        print(f"dynamic batching, {speedup}")
+    print("\n".join(speedups + notes))
 
 
 def main() -> None:
@@ -560,7 +580,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny runs and counts: a smoke run (CI)")
     parser.add_argument("--classifier", action="append", metavar="RUN", help="a classifier run (repeatable)")
     parser.add_argument("--generator", metavar="RUN", help="a language-model run")
-    parser.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as markdown (README)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"), help="JSON output directory")
     defaults = QUICK if "--quick" in sys.argv else Settings()
     for name, value in asdict(defaults).items():
@@ -569,7 +589,10 @@ def main() -> None:
     settings = Settings(**{name: getattr(args, name) for name in asdict(defaults)})
     start = time.perf_counter()
     rows = run(args.quick, classifiers=args.classifier, generator=args.generator, settings=settings)
-    print_load_table(rows, markdown=args.markdown)
+    print_load_table(rows)
+    if args.markdown:
+        print()
+        print_load_table(rows, markdown=True)
     from run import machine  # run.py imports every benchmark: only now
 
     out = Path(args.out) / "serve_load.json"

@@ -45,11 +45,13 @@ def _client(token=None, **config):
 
 def test_models_and_predict():
     client, _ = _client()
-    assert client.get("/v1/models").json()["models"][0] == {"name": "clf", "path": "runs/clf",
+    assert client.get("/v1/models").json()["models"][0] == {"name": "clf", "path": "runs/clf", "batching": {},
                                                             "capabilities": ["predict"], "family": None}
     out = client.post("/v1/predict", json={"model": "clf", "inputs": ["hi", "a longer one"]}).json()
     assert out == {"model": "clf", "outputs": [{"label": "short", "probability": 0.75},
                                                {"label": "long", "probability": 0.75}]}
+    batching = client.get("/v1/models").json()["models"][0]["batching"]
+    assert batching["predict"]["items"] == 2 and 1 <= batching["predict"]["batches"] <= 2
     assert client.get("/openapi.json").json()["info"]["title"] == "seqlab"
 
 

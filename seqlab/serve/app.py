@@ -16,6 +16,7 @@ adapter (seqlab.serve.adapters) ``embed`` and ``attention``. Bad input is an HTT
 import asyncio
 import hmac
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ def load_models(run_dirs: list[str | Path]) -> dict[str, Served]:
     """Each run directory loaded once, named by its directory (a pretrained model by its name)."""
     models: dict[str, Served] = {}
     for run_dir in run_dirs:
-        name = Path(run_dir).resolve().name
+        name = Path(os.path.abspath(run_dir)).name  # a link's own name, not its target's
         if name in models:
             raise SeqlabError(f"two runs are named {name!r} ({models[name].path} and {run_dir}): rename one")
         models[name] = served_model(name, str(run_dir), load_model(run_dir))
@@ -200,8 +201,9 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
 
     @app.get("/v1/models")
     async def list_models() -> dict:
-        """The served runs and what each can do."""
-        return {"models": [{"name": m.name, "path": m.path, "capabilities": m.capabilities, "family": m.family}
+        """The served runs, what each can do, and how its requests were batched so far."""
+        return {"models": [{"name": m.name, "path": m.path, "capabilities": m.capabilities, "family": m.family,
+                            "batching": {c: {"batches": b.batches, "items": b.items} for c, b in m.batchers.items()}}
                            for m in models.values()]}
 
     @app.post("/v1/predict")

@@ -23,7 +23,7 @@ class DynamicBatcher:
         self.run, self.max_batch, self.wait = run, max_batch, wait_ms / 1000
         self.queue: asyncio.Queue[tuple[Any, asyncio.Future]] | None = None
         self.worker: asyncio.Task | None = None
-        self.batches = 0  # batches run so far (the load test reports items per batch)
+        self.batches = self.items = 0  # batches run so far and the inputs in them (GET /v1/models shows both)
 
     async def submit(self, item: Any) -> Any:
         """The model's output for ``item``, computed in a batch with whatever else arrived."""
@@ -58,6 +58,7 @@ class DynamicBatcher:
                         future.set_exception(err)
                 continue
             self.batches += 1
+            self.items += len(live)
             for (_, future), output in zip(live, outputs, strict=True):
                 if not future.done():
                     future.set_result(output)

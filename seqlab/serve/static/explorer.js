@@ -137,12 +137,13 @@ function renderHeatmap(weights) {
 function renderLines(weights) {
   const svg = $("lines");
   const step = 22;
-  const left = 170; // the rows' tokens end here
-  const right = 330; // the columns' tokens start here
+  const left = 220; // the rows' tokens end here
+  const right = 380; // the columns' tokens start here
+  const width = 640;
   const height = step * (Math.max(view.rows.length, view.columns.length) + 1);
-  svg.setAttribute("width", 520);
+  svg.setAttribute("width", width);
   svg.setAttribute("height", height);
-  svg.setAttribute("viewBox", `0 0 520 ${height}`);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   const items = [];
   const text = (label, x, y, anchor, side, index) => {
     const t = document.createElementNS(SVG, "text");
@@ -151,7 +152,8 @@ function renderLines(weights) {
     t.setAttribute("text-anchor", anchor);
     t.dataset.side = side;
     t.dataset.index = index;
-    t.textContent = shown(label).slice(0, 24);
+    const name = shown(label);
+    t.textContent = name.length > 34 ? `${name.slice(0, 33)}…` : name;
     return t;
   };
   view.rows.forEach((label, r) => items.push(text(label, left - 8, step * (r + 1), "end", "row", r)));
