@@ -30,8 +30,8 @@ than 200, an exception, a malformed or different answer) fails the run, after th
 The server and the clients share whatever CPUs this process may use (``taskset -c 1 python ...`` pins both to one
 core); the table gives the CPU seconds each side used, since the clients' share is taken from the server. (httpx
 costs about 0.6 ms of CPU per request with a client per connection, and over 1 ms, with a longer latency tail, when
-16 coroutines share one AsyncClient's pool: hence a client each.) Items per model batch are not reported: the
-server does not expose its batch counts.
+16 coroutines share one AsyncClient's pool: hence a client each.) Inputs per model call come from the server's own
+counts (GET /v1/models, "batching").
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ from pathlib import Path
 
 import httpx
 from common import DATA_DIR, REPO, BenchmarkMismatch, check
+
+from seqlab.serve.app import run_name
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,7 @@ def serving(specs: list[tuple[str, list[Path], list[str]]], token: str) -> Itera
             for i, (label, runs, options) in enumerate(specs):
                 servers.append(start_server(label, runs, options, token, Path(logs) / f"server{i}.log"))
             for server, (_, runs, _) in zip(servers, specs, strict=True):
-                wait_ready(server, [run.resolve().name for run in runs], token)
+                wait_ready(server, [run_name(run) for run in runs], token)
             yield servers
         finally:
             for server in servers:
@@ -450,7 +452,6 @@ async def probe(https: list[httpx.AsyncClient], server: Server, model: str, text
     return {"alone": alone, "during": during, "streams": background}
 
 
-
 def build_runs(quick: bool, out: Path, classifiers: list[str] | None, generator: str | None
                ) -> tuple[list[Path], Path, list[str]]:
     """The runs given, or recipes trained for a few steps (in ``out``); with a note of how each was made."""
@@ -480,8 +481,8 @@ def run(quick: bool = False, force_bf16: bool = False, *, classifiers: list[str]
         trained = time.perf_counter() - started
         specs = [("batched", [*clf_runs, gen_run], BATCHED), ("one at a time", clf_runs, ONE_AT_A_TIME)]
         with serving(specs, TOKEN) as (batched, single):
-            names = [r.resolve().name for r in clf_runs]
-            results = asyncio.run(measure(batched, single, names, gen_run.resolve().name, texts, s))
+            names = [run_name(r) for r in clf_runs]
+            results = asyncio.run(measure(batched, single, names, run_name(gen_run), texts, s))
     setup = {"settings": asdict(s), "runs": notes, "sentences": f"{len(texts)} SST-2 validation sentences",
              "prompts": PROMPTS, "servers": {"batched": BATCHED, "one at a time": ONE_AT_A_TIME},
              "cpus": sorted(os.sched_getaffinity(0)), "omp_num_threads": _child_env()["OMP_NUM_THREADS"],

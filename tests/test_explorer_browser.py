@@ -100,6 +100,16 @@ def _cells(browser, rows: int, columns: int) -> np.ndarray:
     return values
 
 
+def _check_lines(browser, expected: np.ndarray) -> None:
+    """A line from row r to column c of opacity w for every weight w of at least 0.01 (fainter ones are not drawn)."""
+    drawn = np.zeros_like(expected)
+    for line in browser.find_elements(By.CSS_SELECTOR, "#lines line"):
+        value = float(line.get_attribute("data-value"))
+        assert float(line.get_attribute("stroke-opacity")) == value
+        drawn[int(line.get_attribute("data-row")), int(line.get_attribute("data-col"))] = value
+    np.testing.assert_allclose(drawn, np.where(expected >= 0.01, expected, 0), atol=1e-4)
+
+
 def _pick(browser, layer: str, head: str) -> None:
     Select(browser.find_element(By.ID, "layer")).select_by_value(layer)
     Select(browser.find_element(By.ID, "head")).select_by_value(head)
@@ -120,8 +130,7 @@ def test_translation_cross_attention_matches_the_api(server, browser, screenshot
     last = str(len(view["layers"]) - 1)
     _pick(browser, last, "1")
     np.testing.assert_allclose(_cells(browser, rows, columns), weights[-1, 1], atol=1e-4)
-    lines = browser.find_elements(By.CSS_SELECTOR, "#lines line")
-    assert len(lines) == int((weights[-1, 1] >= 0.01).sum())
+    _check_lines(browser, weights[-1, 1])
     browser.save_screenshot(str(screenshots / "explorer_translation.png"))
 
 
@@ -141,6 +150,7 @@ def test_bert_self_attention_and_its_averages_match_the_api(server, browser, scr
     np.testing.assert_allclose(_cells(browser, size, size), weights.mean((0, 1)), atol=1e-4)
     _pick(browser, "4", "avg")
     np.testing.assert_allclose(_cells(browser, size, size), weights[4].mean(0), atol=1e-4)
+    _check_lines(browser, weights[4].mean(0))
     # pointing at a token keeps only its own lines
     target = browser.find_elements(By.CSS_SELECTOR, "#lines text[data-side='row']")[3]
     webdriver.ActionChains(browser).move_to_element(target).perform()
@@ -156,4 +166,4 @@ def test_a_bad_request_shows_the_servers_one_line_error(server, browser):
     browser.find_element(By.ID, "text").send_keys("   ")
     browser.find_element(By.ID, "show").click()
     WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "error").text)
-    assert browser.find_element(By.ID, "error").text == "inputs[0] is empty"
+    assert browser.find_element(By.ID, "error").text == "text is empty"

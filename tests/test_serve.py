@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 
+import httpx
 import numpy as np
 import pytest
 
@@ -76,7 +77,8 @@ def test_the_token_is_required_everywhere_when_set():
     client, _ = _client(token="s3cret")
     assert client.get("/v1/models").status_code == 401
     assert client.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/docs").status_code == 401
+    assert client.get("/docs").status_code == 200  # the pages hold no data; the OpenAPI page offers "Authorize"
+    assert "HTTPBearer" in client.get("/openapi.json").json()["components"]["securitySchemes"]
     assert client.get("/v1/models", headers={"Authorization": "Bearer s3cret"}).status_code == 200
 
 
@@ -85,13 +87,18 @@ def test_a_body_over_the_limit_is_refused_whether_its_length_is_declared_or_not(
     response = client.post("/v1/predict", json={"model": "clf", "inputs": ["x" * 200]})
     assert response.status_code == 413 and "over 100 bytes" in response.json()["error"]
 
-    def chunks(text):  # no Content-Length: sent chunked
+    def chunks(text):  # no Content-Length: sent chunked, in many messages
         yield from (text[i : i + 16].encode() for i in range(0, len(text), 16))
 
-    for size, status in ((200, 413), (20, 200)):
-        body = json.dumps({"model": "clf", "inputs": ["x" * size]})
-        response = client.post("/v1/predict", content=chunks(body), headers={"content-type": "application/json"})
-        assert response.status_code == status, response.text
+    from seqlab.serve.app import BackgroundServer
+
+    models = {"clf": Served("clf", "runs/clf", EchoClassifier(), ["predict"])}
+    with BackgroundServer(create_app(models, ServeConfig(max_body=100))) as server:
+        for size, status in ((200, 413), (20, 200)):
+            body = json.dumps({"model": "clf", "inputs": ["x" * size]})
+            response = httpx.post(f"{server.url}/v1/predict", content=chunks(body), timeout=10,
+                                  headers={"content-type": "application/json"})
+            assert response.status_code == status, response.text
 
 
 def test_generate_and_stream_server_sent_events():
@@ -171,8 +178,6 @@ def test_embed_and_attention_endpoints_give_the_models_numbers(minilm):
     assert api.attention("minilm", texts[0])["weights"].shape == expected.weights.shape
     refused = client.post("/v1/translate", json={"model": "minilm", "inputs": ["x"]})
     assert refused.status_code == 400 and "cannot translate (it can: embed, attention)" in refused.json()["error"]
-    empty = client.post("/v1/attention", json={"model": "minilm", "text": " "})
-    assert empty.status_code == 400 and empty.json()["error"] == "inputs[0] is empty"
 
 
 def test_attention_of_a_model_without_it_and_the_pages_without_the_token():
@@ -256,3 +261,76 @@ def test_a_generation_stream_does_not_hold_up_other_requests():
         rest = [line for line in lines if line.startswith("data: ")]
     assert answer.status_code == 200 and rest[-1] == "data: [DONE]" and len(rest) == 5
     assert answered < SlowPoet.finished  # answered while the stream was still being written
+
+
+class Vocabulary:
+    """Knows some words: an unknown one is bad input for that item only."""
+
+    def predict(self, texts):
+        from seqlab.errors import SeqlabError
+
+        for text in texts:
+            if text not in ("king", "queen"):
+                raise SeqlabError(f"{text!r} is not in the vocabulary")
+        return [("word", 1.0) for _ in texts]
+
+
+def test_one_bad_input_fails_its_own_request_only_and_names_itself():
+    models = {"words": Served("words", "runs/words", Vocabulary(), ["predict"])}
+    client = TestClient(create_app(models, ServeConfig(wait_ms=200)))
+
+    async def together():
+        import httpx
+
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            return await asyncio.gather(
+                http.post("/v1/predict", json={"model": "words", "inputs": ["king"]}),
+                http.post("/v1/predict", json={"model": "words", "inputs": ["queen", "zzz"]}))
+
+    good, bad = asyncio.run(together())
+    assert good.status_code == 200 and good.json()["outputs"] == [{"label": "word", "probability": 1.0}]
+    assert bad.status_code == 400 and bad.json()["error"] == "inputs[1]: 'zzz' is not in the vocabulary"
+
+
+class Broken:
+    def predict(self, texts):
+        raise RuntimeError("CUDA out of memory\nwith a second line")
+
+    def stream(self, prompt, **options):
+        if prompt == "bad":
+            from seqlab.errors import SeqlabError
+
+            raise SeqlabError("nothing is left of the prompt")
+        yield "one"
+        raise RuntimeError("died midway")
+
+    def generate(self, prompt, **options):
+        return ["x"]
+
+
+def test_a_failing_model_and_a_failing_stream_still_answer_in_one_line_of_json():
+    client = TestClient(create_app({"broken": Served("broken", "runs/b", Broken(), ["predict", "generate"])}),
+                        raise_server_exceptions=False)
+    response = client.post("/v1/predict", json={"model": "broken", "inputs": ["x"]})
+    assert response.status_code == 500
+    assert response.json() == {"error": "the model failed: RuntimeError: CUDA out of memory"}
+    bad = client.post("/v1/generate", json={"model": "broken", "prompt": "bad", "stream": True})
+    assert bad.status_code == 400 and bad.json()["error"] == "nothing is left of the prompt"
+    with client.stream("POST", "/v1/generate", json={"model": "broken", "prompt": "ok", "stream": True}) as r:
+        lines = [line for line in r.iter_lines() if line]
+    assert lines == ['data: {"text": "one"}', "event: error", 'data: {"error": "died midway"}']
+
+
+def test_attention_requests_name_their_fields(minilm):
+    client = TestClient(create_app({"minilm": minilm}, ServeConfig(max_attention_tokens=8)))
+    cases = [({"text": " "}, 400, "text is empty"),
+             ({"text": "a b", "story": []}, 400, "story is empty: give at least one text"),
+             ({"text": "a b", "story": ["x", ""]}, 400, "story[1] is empty"),
+             ({"text": "a b", "story": ["x"]}, 400,
+              "a story is read by a memory network, not by a bert model: leave it out"),
+             ({"text": "one two three four five six seven"}, 413,
+              "the text has 9 pieces with [CLS] and [SEP]; the attention view shows at most 8")]
+    for body, status, message in cases:
+        response = client.post("/v1/attention", json={"model": "minilm", **body})
+        assert (response.status_code, response.json()["error"]) == (status, message)

@@ -132,14 +132,17 @@ def test_elmo_shows_the_tasks_softmax_weights_on_the_bilm_layers():
 
 
 def test_word2vec_embeds_a_text_as_the_mean_of_its_words_unit_vectors():
+    from seqlab.tasks.config import Word2VecRunConfig
     from seqlab.tasks.word2vec import WordVectorModel
     from seqlab.text.vectors import WordVectors
 
-    vectors = WordVectors(["king", "queen", "man"], np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]]))
-    model = WordVectorModel(vectors, SimpleNamespace(data=SimpleNamespace(lowercase=True)))
+    vectors = WordVectors(["king", "queen", "man", ","], np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0], [1.0, 0.0]]))
+    model = WordVectorModel(vectors, Word2VecRunConfig())
     assert adapter_for(model).attention is None
     np.testing.assert_allclose(embed(model, ["King unknown man"]), [[0.3, 0.9]], atol=1e-6)
-    with pytest.raises(SeqlabError, match=r"inputs\[1\] has no word"):
+    # split as in training: punctuation is a word of its own, and lower-cased
+    np.testing.assert_allclose(embed(model, ["The KING, man."]), [[(0.6 + 1) / 3, (0.8 + 1) / 3]], atol=1e-6)
+    with pytest.raises(SeqlabError, match="none of the words of 'nothing known' is in the vocabulary"):
         embed(model, ["queen", "nothing known"])
 
 

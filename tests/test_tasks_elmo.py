@@ -4,6 +4,7 @@ self-contained), the nearest-contexts command, and the one-line refusals."""
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -112,3 +113,16 @@ def test_refusals_are_one_line(bilm_run, ner_run, data_dir, tmp_path, capsys):
         code = main([*args, "--out", str(tmp_path / "x"), "--data-dir", str(data_dir)] if args[0] == "train" else args)
         err = capsys.readouterr().err
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_the_attention_view_of_an_elmo_tagger_is_its_task_mix(ner_run):
+    from seqlab.nn.charcnn import ScalarMix
+    from seqlab.serve.adapters import attention_view
+    from seqlab.tasks import load_run
+
+    tagger = load_run(ner_run)
+    view = attention_view(tagger, "EU rejects German call")
+    mix = next(m for m in tagger.model.modules() if isinstance(m, ScalarMix))
+    assert view.family == "elmo" and view.kind == "mix" and len(view.columns) == 3  # characters, LSTM 1, LSTM 2
+    np.testing.assert_allclose(view.weights[0, 0, 0], mix.weights().detach().numpy(), atol=1e-6)
+    assert view.output == " ".join(f"{t}/{tag}" for t, tag in tagger.tag("EU rejects German call"))

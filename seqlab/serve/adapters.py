@@ -16,6 +16,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,10 +24,22 @@ import torch
 
 from seqlab.errors import SeqlabError
 
+MAX_TOKENS = 256  # rows and columns of an attention view: L x H x 256 x 256 numbers is already megabytes of JSON
+
+
+class TooLong(SeqlabError):
+    """A text with more tokens than an attention view shows (HTTP 413)."""
+
+
+def check_tokens(count: int, max_tokens: int, what: str = "tokens") -> None:
+    if count > max_tokens:
+        raise TooLong(f"the text has {count} {what}; the attention view shows at most {max_tokens}")
+
+
 KINDS = {
     "cross": "each output token's attention over the source tokens",
     "self": "each token's attention over every token of the text",
-    "causal": "each token's attention over itself and the tokens before it (GPT cannot look ahead)",
+    "causal": "each token's attention over itself and the tokens before it (a language model cannot look ahead)",
     "hops": "each hop's attention over the story's sentences (the paper's Figure 2)",
     "mix": "the task's weight s_j on each layer of the biLM (ELMo, eq. 1): the same for every sentence",
 }
@@ -36,7 +49,7 @@ KINDS = {
 class AttentionView:
     """Attention as the explorer draws it: each row attends over the columns, per layer and head."""
 
-    family: str  # "translation", "bert", "gpt", "memnet", "elmo"
+    family: str  # "translation", "bert", "gpt", "transformer-xl", "memnet", "elmo"
     kind: str  # a key of KINDS
     rows: list[str]  # the tokens (or hops) that attend
     columns: list[str]  # the tokens (sentences, layers) attended to
@@ -54,7 +67,7 @@ class AttentionView:
 class Adapter:
     family: str
     accepts: Callable[[Any], bool]
-    attention: Callable[[Any, str, Sequence[str] | None], AttentionView] | None = None
+    attention: Callable[[Any, str, Sequence[str] | None, int], AttentionView] | None = None  # (.., max_tokens)
     embed: Callable[[Any, list[str]], np.ndarray] | None = None  # (N, D)
 
 
@@ -84,8 +97,9 @@ def _attends_to_the_source(predictor: Any) -> bool:
     return hasattr(predictor, "cross_attention") and getattr(getattr(model, "config", None), "attention", "") != "none"
 
 
-def _translation_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
-    source, output, layers, translation = predictor.cross_attention(text)
+def _translation_attention(predictor: Any, text: str, _: Sequence[str] | None, max_tokens: int) -> AttentionView:
+    source, output, layers, translation = predictor.cross_attention(text)  # both bounded by the model's lengths
+    check_tokens(max(len(source), len(output)), max_tokens)
     weights = np.stack(layers)  # (L, H, T, S)
     names = ["attention"] if len(layers) == 1 and weights.shape[1] == 1 else _layer_names("decoder layer",
                                                                                           len(layers))
@@ -117,9 +131,10 @@ def _bert_parts(predictor: Any) -> _BertParts | None:
     return None
 
 
-def _bert_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
+def _bert_attention(predictor: Any, text: str, _: Sequence[str] | None, max_tokens: int) -> AttentionView:
     parts = _bert_parts(predictor)
-    ids = parts.ids(text)[: parts.model.config.max_positions]
+    ids = parts.ids(text)
+    check_tokens(len(ids), min(max_tokens, parts.model.config.max_positions), "pieces with [CLS] and [SEP]")
     device = next(parts.model.parameters()).device
     parts.model.eval()
     with torch.no_grad():
@@ -161,24 +176,24 @@ def _language_model_of(kind: str) -> Callable[[Any], bool]:
     return accepts
 
 
-def _causal_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
+def _causal_attention(family: str, predictor: Any, text: str, _: Sequence[str] | None, max_tokens: int
+                      ) -> AttentionView:
     """The prompt read as one segment (Transformer-XL: with no memory before it)."""
-    from seqlab.models.gpt import GPT
-
     ids = predictor.prompt_ids(text)
+    check_tokens(len(ids), max_tokens)
     model = predictor.model.eval()
     weights: list[torch.Tensor] = []
     with torch.no_grad():
         model.hidden_states(torch.tensor([ids], device=next(model.parameters()).device), attentions=weights)
     tokens = [predictor.token_text(i) for i in ids]
-    family = "gpt" if isinstance(model, GPT) else "transformer-xl"
     return AttentionView(family, "causal", tokens, tokens, _stack(weights), _layer_names("layer", len(weights)))
 
 
 # ---- memory networks -----------------------------------------------------------------------------------------------
 
 
-def _memnet_attention(predictor: Any, question: str, story: Sequence[str] | None) -> AttentionView:
+def _memnet_attention(predictor: Any, question: str, story: Sequence[str] | None, _: int) -> AttentionView:
+    """(The story is bounded by the memory's size.)"""
     if not story:
         raise SeqlabError('a memory network answers a question about a story: send "story": [sentences]')
     reading = predictor.answer(list(story), question)
@@ -199,7 +214,7 @@ def _scalar_mix(predictor: Any) -> Any | None:
     return next((m for m in model.modules() if isinstance(m, ScalarMix)), None)
 
 
-def _elmo_attention(predictor: Any, text: str, _: Sequence[str] | None) -> AttentionView:
+def _elmo_attention(predictor: Any, text: str, _story: Sequence[str] | None, _: int) -> AttentionView:
     mix = _scalar_mix(predictor)
     with torch.no_grad():
         s = mix.weights().float().cpu().numpy()  # (L + 1,)
@@ -216,14 +231,15 @@ def _elmo_attention(predictor: Any, text: str, _: Sequence[str] | None) -> Atten
 
 
 def _word2vec_embed(predictor: Any, texts: list[str]) -> np.ndarray:
-    """The mean of the text's known words' unit vectors (gensim's get_mean_vector)."""
+    """The mean of the text's known words' unit vectors (gensim's get_mean_vector), its words split as in training."""
+    from seqlab.tasks.word2vec import tokenize
+
     vectors = predictor.vectors
     out = np.zeros((len(texts), vectors.dim), dtype=np.float32)
     for i, text in enumerate(texts):
-        words = text.lower().split() if predictor.config.data.lowercase else text.split()
-        rows = [vectors.index[w] for w in words if w in vectors]
+        rows = [vectors.index[w] for w in tokenize(text, predictor.config.data) if w in vectors]
         if not rows:
-            raise SeqlabError(f"inputs[{i}] has no word in the vocabulary ({len(vectors)} words)")
+            raise SeqlabError(f"none of the words of {text[:40]!r} is in the vocabulary ({len(vectors)} words)")
         out[i] = vectors.unit[rows].mean(0)
     return out
 
@@ -232,8 +248,9 @@ def _word2vec_embed(predictor: Any, texts: list[str]) -> np.ndarray:
 ADAPTERS: list[Adapter] = [
     Adapter("translation", _attends_to_the_source, attention=_translation_attention),
     Adapter("bert", lambda p: _bert_parts(p) is not None, attention=_bert_attention, embed=_bert_embed),
-    Adapter("gpt", _language_model_of("gpt"), attention=_causal_attention),
-    Adapter("transformer-xl", _language_model_of("transformer-xl"), attention=_causal_attention),
+    Adapter("gpt", _language_model_of("gpt"), attention=partial(_causal_attention, "gpt")),
+    Adapter("transformer-xl", _language_model_of("transformer-xl"),
+            attention=partial(_causal_attention, "transformer-xl")),
     Adapter("memnet", lambda p: hasattr(p, "answer") and hasattr(p, "read_story"), attention=_memnet_attention),
     Adapter("elmo", lambda p: _scalar_mix(p) is not None, attention=_elmo_attention),
     Adapter("word2vec", lambda p: hasattr(p, "vectors") and hasattr(p, "analogy"), embed=_word2vec_embed),
@@ -244,17 +261,21 @@ def adapter_for(predictor: Any) -> Adapter | None:
     return next((a for a in ADAPTERS if a.accepts(predictor)), None)
 
 
-def attention_view(predictor: Any, text: str, story: Sequence[str] | None = None) -> AttentionView:
-    """The attention ``predictor`` pays reading ``text`` (a memory network: the question about ``story``)."""
-    adapter = adapter_for(predictor)
+def attention_view(predictor: Any, text: str, story: Sequence[str] | None = None, *, max_tokens: int = MAX_TOKENS,
+                   adapter: Adapter | None = None) -> AttentionView:
+    """The attention ``predictor`` pays reading ``text`` (a memory network: the question about ``story``), for texts
+    of at most ``max_tokens`` tokens."""
+    adapter = adapter or adapter_for(predictor)
     if adapter is None or adapter.attention is None:
         raise SeqlabError(f"no attention to show for a {type(predictor).__name__}")
-    return adapter.attention(predictor, text, story)
+    if story is not None and adapter.family != "memnet":
+        raise SeqlabError(f"a story is read by a memory network, not by a {adapter.family} model: leave it out")
+    return adapter.attention(predictor, text, story, max_tokens)
 
 
-def embed(predictor: Any, texts: list[str]) -> np.ndarray:
+def embed(predictor: Any, texts: list[str], *, adapter: Adapter | None = None) -> np.ndarray:
     """(N, D) embeddings of ``texts``."""
-    adapter = adapter_for(predictor)
+    adapter = adapter or adapter_for(predictor)
     if adapter is None or adapter.embed is None:
         raise SeqlabError(f"no embeddings from a {type(predictor).__name__}")
     return adapter.embed(predictor, texts)

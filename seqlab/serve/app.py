@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import SeqlabError
-from seqlab.serve.adapters import adapter_for, attention_view, embed
+from seqlab.serve.adapters import MAX_TOKENS, Adapter, TooLong, adapter_for, attention_view, embed
 from seqlab.serve.batcher import DynamicBatcher
 
 CAPABILITIES = ("predict", "translate", "fill_mask", "generate")  # a predictor's own methods
@@ -40,6 +40,7 @@ class ServeConfig:
     max_body: int = 1 << 20  # bytes per request body
     timeout_s: float = 30.0  # per request
     max_new_tokens: int = 512  # generation
+    max_attention_tokens: int = MAX_TOKENS  # rows and columns of an attention view
     token: str | None = None  # Authorization: Bearer <token> on every endpoint when set
 
 
@@ -51,14 +52,17 @@ class Served:
     path: str
     predictor: Any
     capabilities: list[str]
-    family: str | None = None  # the adapter's (attention, embeddings)
+    adapter: Adapter | None = None  # its family's attention and embeddings (seqlab.serve.adapters)
     batchers: dict[str, DynamicBatcher] = field(default_factory=dict)
 
+    @property
+    def family(self) -> str | None:
+        return None if self.adapter is None else self.adapter.family
 
-def capabilities(predictor: Any) -> list[str]:
+
+def capabilities(predictor: Any, adapter: Adapter | None = None) -> list[str]:
     found = [c for c in CAPABILITIES if hasattr(predictor, c)]
     found = [c for c in found if not (c == "predict" and hasattr(predictor, "forecast"))]  # a forecaster's is arrays
-    adapter = adapter_for(predictor)
     if adapter is not None:
         found += [c for c in ("embed", "attention") if getattr(adapter, c) is not None]
     return found
@@ -78,16 +82,21 @@ def load_models(run_dirs: list[str | Path]) -> dict[str, Served]:
     """Each run directory loaded once, named by its directory (a pretrained model by its name)."""
     models: dict[str, Served] = {}
     for run_dir in run_dirs:
-        name = Path(os.path.abspath(run_dir)).name  # a link's own name, not its target's
+        name = run_name(run_dir)
         if name in models:
             raise SeqlabError(f"two runs are named {name!r} ({models[name].path} and {run_dir}): rename one")
         models[name] = served_model(name, str(run_dir), load_model(run_dir))
     return models
 
 
+def run_name(run_dir: str | Path) -> str:
+    """A run is served under its directory's name (a link's own name, not its target's)."""
+    return Path(os.path.abspath(run_dir)).name
+
+
 def served_model(name: str, path: str, predictor: Any) -> Served:
     adapter = adapter_for(predictor)
-    return Served(name, path, predictor, capabilities(predictor), None if adapter is None else adapter.family)
+    return Served(name, path, predictor, capabilities(predictor, adapter), adapter)
 
 
 class ApiError(Exception):
@@ -98,25 +107,29 @@ class ApiError(Exception):
 
 def _batch_function(served: Served, capability: str) -> Callable[[list[Any]], list[Any]]:
     predictor = served.predictor
-    if capability == "predict":
-        return lambda texts: [{"label": label, "probability": p} for label, p in predictor.predict(texts)]
-    if capability == "translate":
-        return lambda texts: [{"translation": t} for t in predictor.translate(texts)]
-    if capability == "embed":
-        return lambda texts: [{"embedding": v.tolist()} for v in embed(predictor, texts)]
-    return lambda texts: [{"predictions": p} for p in predictor.fill_mask(texts)]
+    functions = {
+        "predict": lambda texts: [{"label": label, "probability": p} for label, p in predictor.predict(texts)],
+        "translate": lambda texts: [{"translation": t} for t in predictor.translate(texts)],
+        "fill_mask": lambda texts: [{"predictions": p} for p in predictor.fill_mask(texts)],
+        "embed": lambda texts: [{"embedding": v.tolist()} for v in embed(predictor, texts, adapter=served.adapter)],
+    }
+    return functions[capability]
 
 
 def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
     """The FastAPI application serving ``models``."""
-    from fastapi import FastAPI, Request
+    from fastapi import Depends, FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
+    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+    from fastapi.security import HTTPBearer
     from fastapi.staticfiles import StaticFiles
     from pydantic import BaseModel, Field
 
     config = config or ServeConfig()
-    app = FastAPI(title="seqlab", description="Trained seqlab runs behind an HTTP API.", version="1")
+    # with a token, the OpenAPI page offers "Authorize" (the check itself is the guard below)
+    bearer = [Depends(HTTPBearer(auto_error=False))] if config.token is not None else []
+    app = FastAPI(title="seqlab", description="Trained seqlab runs behind an HTTP API.", version="1",
+                  dependencies=bearer)
 
     class Inputs(BaseModel):
         model: str = Field(description="a served run's name (GET /v1/models)")
@@ -154,12 +167,17 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
 
     @app.exception_handler(SeqlabError)
     async def bad_input(_: Request, err: SeqlabError) -> JSONResponse:
-        return error(400, str(err).splitlines()[0] if str(err) else "bad input")
+        return error(413 if isinstance(err, TooLong) else 400, _one_line(err) or "bad input")
+
+    @app.exception_handler(Exception)
+    async def failed(_: Request, err: Exception) -> JSONResponse:  # a bug, not bad input: still one line of JSON
+        return error(500, f"the model failed: {type(err).__name__}: {_one_line(err)}")
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        """The token (compared in constant time) and the per-request time limit. The explorer's
-        page and scripts hold no data and are served without the token; the page asks for it."""
+        """The token (compared in constant time) and the per-request time limit (a stream's: until its first
+        piece). The pages (the explorer, the OpenAPI page and schema) hold no data and are served without the
+        token; they ask for it."""
         if config.token is not None and not _is_page(request.url.path):
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {config.token}".encode()):
@@ -178,16 +196,19 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
                                 f"{', '.join(model.capabilities) or 'nothing served'})")
         return model
 
-    def check_inputs(texts: list[str]) -> None:
+    def check_inputs(texts: list[str], field: str = "inputs") -> None:
         if not texts:
-            raise ApiError(400, "inputs is empty: give at least one text")
+            raise ApiError(400, f"{field} is empty: give at least one text")
         if len(texts) > config.max_items:
-            raise ApiError(413, f"{len(texts)} inputs, more than {config.max_items} per request")
+            raise ApiError(413, f"{len(texts)} {field}, more than {config.max_items} per request")
         for i, text in enumerate(texts):
-            if not text.strip():
-                raise ApiError(400, f"inputs[{i}] is empty")
-            if len(text) > config.max_chars:
-                raise ApiError(413, f"inputs[{i}] has {len(text)} characters, more than {config.max_chars}")
+            check_text(text, f"{field}[{i}]")
+
+    def check_text(text: str, field: str) -> None:
+        if not text.strip():
+            raise ApiError(400, f"{field} is empty")
+        if len(text) > config.max_chars:
+            raise ApiError(413, f"{field} has {len(text)} characters, more than {config.max_chars}")
 
     async def batched(body: Inputs, capability: str) -> dict:
         model = served(body.model, capability)
@@ -196,8 +217,13 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         if batcher is None:
             batcher = model.batchers[capability] = DynamicBatcher(
                 _batch_function(model, capability), max_batch=config.max_batch, wait_ms=config.wait_ms)
-        outputs = await asyncio.gather(*(batcher.submit(text) for text in body.inputs))
-        return {"model": model.name, "outputs": list(outputs)}
+        outputs = await asyncio.gather(*(batcher.submit(text) for text in body.inputs), return_exceptions=True)
+        for i, output in enumerate(outputs):
+            if isinstance(output, SeqlabError):  # the batcher ran the failing input alone: the error is its own
+                raise ApiError(413 if isinstance(output, TooLong) else 400, f"inputs[{i}]: {_one_line(output)}")
+            if isinstance(output, BaseException):
+                raise output
+        return {"model": model.name, "outputs": outputs}
 
     @app.get("/v1/models")
     async def list_models() -> dict:
@@ -225,15 +251,20 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         return await batched(body, "embed")
 
     @app.post("/v1/attention")
-    async def attention(body: AttentionRequest) -> dict:
+    async def attention(body: AttentionRequest) -> Response:
         """The attention the model pays reading the text: ``weights`` (layers, heads, rows, columns), each row
-        attending over the columns (see ``description``)."""
+        attending over the columns (see ``description``); at most ``max_attention_tokens`` rows and columns."""
         model = served(body.model, "attention")
-        check_inputs([body.text])
+        check_text(body.text, "text")
         if body.story is not None:
-            check_inputs(body.story)
-        view = await asyncio.to_thread(attention_view, model.predictor, body.text, body.story)
-        return {"model": model.name, **view.to_dict()}
+            check_inputs(body.story, "story")
+
+        def view() -> bytes:  # the JSON of L x H x T x T numbers is built off the event loop too
+            seen = attention_view(model.predictor, body.text, body.story, adapter=model.adapter,
+                                  max_tokens=config.max_attention_tokens)
+            return json.dumps({"model": model.name, **seen.to_dict()}).encode()
+
+        return Response(await asyncio.to_thread(view), media_type="application/json")
 
     @app.get("/", include_in_schema=False)
     async def home():
@@ -250,7 +281,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         """Text from a language model; with ``stream``, server-sent events: ``data: {"text": piece}`` each, then
         ``data: [DONE]``."""
         model = served(body.model, "generate")
-        check_inputs([body.prompt])
+        check_text(body.prompt, "prompt")
         if body.max_new_tokens > config.max_new_tokens:
             raise ApiError(413, f"max_new_tokens={body.max_new_tokens} is over {config.max_new_tokens}")
         options = {"max_new_tokens": body.max_new_tokens, "temperature": body.temperature, "top_k": body.top_k,
@@ -261,7 +292,9 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
             return {"model": model.name, "text": text if isinstance(text, str) else text[0]}
         if not hasattr(predictor, "stream"):
             raise ApiError(400, f"model {model.name!r} does not stream: leave out \"stream\"")
-        return StreamingResponse(_events(predictor.stream(body.prompt, **options)), media_type="text/event-stream")
+        pieces = predictor.stream(body.prompt, **options)
+        first = await asyncio.to_thread(next, pieces, None)  # a bad prompt fails here, before the 200 is sent
+        return StreamingResponse(_events(first, pieces), media_type="text/event-stream")
 
     return app
 
@@ -312,18 +345,26 @@ class BodyLimit:
 
 
 def _is_page(path: str) -> bool:
-    return path in ("/", "/explorer") or path.startswith("/static/")
+    return path in ("/", "/explorer", "/docs", "/docs/oauth2-redirect", "/openapi.json") or path.startswith("/static/")
 
 
-async def _events(pieces) -> Any:
-    """Server-sent events from a (blocking) generator of text pieces, each drawn in a worker thread."""
+async def _events(first: str | None, pieces) -> Any:
+    """Server-sent events from a (blocking) generator of text pieces, each drawn in a worker thread: ``data:
+    {"text": piece}`` each, then ``data: [DONE]``; a failure midway ends the stream with ``event: error``."""
     done = object()
-    while True:
-        piece = await asyncio.to_thread(next, pieces, done)
-        if piece is done:
-            yield "data: [DONE]\n\n"
-            return
+    piece = done if first is None else first
+    while piece is not done:
         yield f"data: {json.dumps({'text': piece})}\n\n"
+        try:
+            piece = await asyncio.to_thread(next, pieces, done)
+        except Exception as err:
+            yield f"event: error\ndata: {json.dumps({'error': _one_line(err)})}\n\n"
+            return
+    yield "data: [DONE]\n\n"
+
+
+def _one_line(err: BaseException) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else ""
 
 
 class BackgroundServer:
@@ -333,7 +374,8 @@ class BackgroundServer:
             print(server.url)          # http://127.0.0.1:<a free port>; the explorer at server.url + "/explorer"
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 30.0):
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 30.0,
+                 stop_timeout: float = 30.0):
         import socket
 
         import uvicorn
@@ -343,8 +385,9 @@ class BackgroundServer:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.url = f"http://{host}:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-        self.start_timeout = start_timeout
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                                    timeout_graceful_shutdown=stop_timeout))
+        self.start_timeout, self.stop_timeout = start_timeout, stop_timeout
         self.thread: Any = None
 
     def start(self) -> "BackgroundServer":
@@ -356,15 +399,16 @@ class BackgroundServer:
         deadline = time.monotonic() + self.start_timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
                 raise SeqlabError(f"the server did not start on {self.url}")
             time.sleep(0.02)
         return self
 
     def stop(self) -> None:
-        """In-flight requests finish first (uvicorn's graceful shutdown)."""
+        """In-flight requests finish first (uvicorn's graceful shutdown, at most ``stop_timeout`` seconds)."""
         self.server.should_exit = True
         if self.thread is not None:
-            self.thread.join()
+            self.thread.join(self.stop_timeout + 5)
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()

@@ -5,7 +5,8 @@
 
 The first request of a batch waits at most ``wait_ms`` for others (or until ``max_batch`` items are queued), then the
 batch runs in a worker thread, so the event loop keeps serving other requests (and generation streams) meanwhile.
-One batch runs at a time per model: the model is not re-entrant, and the next batch fills while this one runs.
+One batch runs at a time per model, and the next batch fills while this one runs. When a batch fails, its items run
+again one by one, so that a bad input fails its own request only.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class DynamicBatcher:
     async def submit(self, item: Any) -> Any:
         """The model's output for ``item``, computed in a batch with whatever else arrived."""
         loop = asyncio.get_running_loop()
-        if self.worker is None or self.worker.get_loop() is not loop:  # a worker per event loop (tests start many)
+        if self.worker is None or self.worker.done() or self.worker.get_loop() is not loop:  # (tests start many loops)
             self.queue = asyncio.Queue()
             self.worker = loop.create_task(self._work())
         future = asyncio.get_running_loop().create_future()
@@ -48,20 +49,26 @@ class DynamicBatcher:
                 except asyncio.TimeoutError:
                     break
             live = [(item, future) for item, future in batch if not future.done()]  # cancelled: timed out
-            if not live:
-                continue
-            try:
-                outputs = await asyncio.to_thread(self.run, [item for item, _ in live])
-            except Exception as err:  # every waiting request gets the error
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(err)
-                continue
-            self.batches += 1
-            self.items += len(live)
-            for (_, future), output in zip(live, outputs, strict=True):
-                if not future.done():
-                    future.set_result(output)
+            if live:
+                await self._run(live)
+
+    async def _run(self, live: list[tuple[Any, asyncio.Future]]) -> None:
+        try:
+            outputs = await asyncio.to_thread(self.run, [item for item, _ in live])
+            if len(outputs) != len(live):
+                raise RuntimeError(f"the model gave {len(outputs)} outputs for {len(live)} inputs")
+        except Exception as err:
+            if len(live) > 1:  # one bad input must not fail the others: each alone
+                for one in live:
+                    await self._run([one])
+            elif not live[0][1].done():
+                live[0][1].set_exception(err)
+            return
+        self.batches += 1
+        self.items += len(live)
+        for (_, future), output in zip(live, outputs, strict=True):
+            if not future.done():
+                future.set_result(output)
 
     async def close(self) -> None:
         if self.worker is not None:

@@ -137,9 +137,9 @@ function renderHeatmap(weights) {
 function renderLines(weights) {
   const svg = $("lines");
   const step = 22;
-  const left = 220; // the rows' tokens end here
-  const right = 380; // the columns' tokens start here
-  const width = 640;
+  const left = 260; // the rows' tokens end here: room for 34 characters
+  const right = 420; // the columns' tokens start here
+  const width = 700;
   const height = step * (Math.max(view.rows.length, view.columns.length) + 1);
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
