@@ -171,3 +171,31 @@ def test_transformer_xl_attention_is_causal_over_the_prompt(data_dir, tmp_path):
     assert view.weights.shape == (2, 2, len(view.rows), len(view.rows)) and "".join(view.rows) == "To be or not"
     assert np.all(np.triu(view.weights, k=1) == 0)
     np.testing.assert_allclose(view.weights.sum(-1), 1, atol=1e-5)
+
+
+def test_translation_attention_equals_torch_multihead_attention_on_the_same_inputs(run_dir):
+    """Each decoder layer's source-target weights, recomputed by torch.nn.MultiheadAttention from the queries' input
+    (caught by a hook) and the encoder's memory, with the layer's projections copied."""
+    from seqlab.tasks import load_run
+
+    translator = load_run(run_dir)
+    model = translator.model.eval()
+    queries: list[torch.Tensor] = []
+    layers = [layer.cross_layer.cross_attn for layer in model.decoder.layers]
+    hooks = [attn.register_forward_pre_hook(lambda _, args: queries.append(args[0].detach())) for attn in layers]
+    try:
+        view = attention_view(translator, "Thursday, July 4, 2019")
+    finally:
+        for hook in hooks:
+            hook.remove()
+    source = torch.tensor([translator.vocab.encode("Thursday, July 4, 2019")])
+    with torch.no_grad():
+        memory, _ = model.encode(source)
+    last = queries[-len(layers) :]  # the calls of the attention pass (translating came first)
+    for n, (ours, h) in enumerate(zip(layers, last, strict=True)):
+        ref = torch.nn.MultiheadAttention(ours.d_model, ours.n_heads, batch_first=True)
+        with torch.no_grad():
+            ref.in_proj_weight.copy_(ours.in_proj.weight)
+            ref.in_proj_bias.copy_(ours.in_proj.bias)
+            _, expected = ref(h, memory, memory, need_weights=True, average_attn_weights=False)  # (1, H, T, S)
+        np.testing.assert_allclose(view.weights[n], expected[0, :, : len(view.rows)].numpy(), atol=1e-5)
