@@ -53,7 +53,10 @@ def test_models_and_predict():
                                                {"label": "long", "probability": 0.75}]}
     batching = client.get("/v1/models").json()["models"][0]["batching"]
     assert batching["predict"]["items"] == 2 and 1 <= batching["predict"]["batches"] <= 2
-    assert client.get("/openapi.json").json()["info"]["title"] == "seqlab"
+    openapi = client.get("/openapi.json").json()
+    assert openapi["info"]["title"] == "seqlab"
+    schemas = set(openapi["components"]["schemas"])
+    assert {"Predictions", "Translations", "Embeddings", "Attention", "Generated"} <= schemas
 
 
 @pytest.mark.parametrize("body, status, message", [

@@ -123,7 +123,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
     from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
     from fastapi.security import HTTPBearer
     from fastapi.staticfiles import StaticFiles
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, Field, create_model
 
     config = config or ServeConfig()
     # with a token, the OpenAPI page offers "Authorize" (the check itself is the guard below)
@@ -144,6 +144,49 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         top_p: float | None = Field(None, gt=0, le=1)
         seed: int | None = None
         stream: bool = False
+
+    # the responses, validated on the way out and documented on /docs
+    class ModelInfo(BaseModel):
+        name: str
+        path: str
+        capabilities: list[str]
+        family: str | None = Field(description="the adapter's family (attention, embeddings), if any")
+        batching: dict[str, dict[str, int]] = Field(description="per capability: model calls (batches) and inputs")
+
+    class Models(BaseModel):
+        models: list[ModelInfo]
+
+    class Prediction(BaseModel):
+        label: str
+        probability: float
+
+    class Translation(BaseModel):
+        translation: str
+
+    class Filled(BaseModel):
+        predictions: str = Field(description="each [MASK]'s candidates, 'piece 12.3%', separated by ' | '")
+
+    class Embedding(BaseModel):
+        embedding: list[float]
+
+    def outputs_of(item: type, name: str) -> type:
+        return create_model(name, model=(str, ...), outputs=(list[item], ...))
+
+    class Generated(BaseModel):
+        model: str
+        text: str
+
+    class Attention(BaseModel):
+        model: str
+        family: str
+        kind: str
+        description: str
+        rows: list[str] = Field(description="the tokens (or hops) that attend")
+        columns: list[str] = Field(description="the tokens (sentences, layers) attended to")
+        layers: list[str]
+        heads: int
+        weights: list[list[list[list[float]]]] = Field(description="(layers, heads, rows, columns)")
+        output: str | None = Field(description="what the model made of the text")
 
     class AttentionRequest(BaseModel):
         model: str
@@ -225,32 +268,32 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
                 raise output
         return {"model": model.name, "outputs": outputs}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", response_model=Models)
     async def list_models() -> dict:
         """The served runs, what each can do, and how its requests were batched so far."""
         return {"models": [{"name": m.name, "path": m.path, "capabilities": m.capabilities, "family": m.family,
                             "batching": {c: {"batches": b.batches, "items": b.items} for c, b in m.batchers.items()}}
                            for m in models.values()]}
 
-    @app.post("/v1/predict")
+    @app.post("/v1/predict", response_model=outputs_of(Prediction, "Predictions"))
     async def predict(body: Inputs) -> dict:
         """A classifier's label and its probability for each input."""
         return await batched(body, "predict")
 
-    @app.post("/v1/translate")
+    @app.post("/v1/translate", response_model=outputs_of(Translation, "Translations"))
     async def translate(body: Inputs) -> dict:
         return await batched(body, "translate")
 
-    @app.post("/v1/fill-mask")
+    @app.post("/v1/fill-mask", response_model=outputs_of(Filled, "FilledMasks"))
     async def fill_mask(body: Inputs) -> dict:
         return await batched(body, "fill_mask")
 
-    @app.post("/v1/embed")
+    @app.post("/v1/embed", response_model=outputs_of(Embedding, "Embeddings"))
     async def embed_texts(body: Inputs) -> dict:
         """A vector per input (BERT: mean-pooled, unit length; word2vec: the mean of its words' unit vectors)."""
         return await batched(body, "embed")
 
-    @app.post("/v1/attention")
+    @app.post("/v1/attention", responses={200: {"model": Attention}})  # written as JSON bytes in a thread
     async def attention(body: AttentionRequest) -> Response:
         """The attention the model pays reading the text: ``weights`` (layers, heads, rows, columns), each row
         attending over the columns (see ``description``); at most ``max_attention_tokens`` rows and columns."""
@@ -276,7 +319,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.post("/v1/generate")
+    @app.post("/v1/generate", response_model=Generated, responses={200: {"content": {"text/event-stream": {}}}})
     async def generate(body: GenerateRequest):
         """Text from a language model; with ``stream``, server-sent events: ``data: {"text": piece}`` each, then
         ``data: [DONE]``."""
