@@ -337,3 +337,26 @@ def test_attention_requests_name_their_fields(minilm):
     for body, status, message in cases:
         response = client.post("/v1/attention", json={"model": "minilm", **body})
         assert (response.status_code, response.json()["error"]) == (status, message)
+
+
+def test_shutdown_lets_a_request_in_flight_finish():
+    import concurrent.futures
+    import time
+
+    from seqlab.serve.app import BackgroundServer
+
+    class Slow(EchoClassifier):
+        def predict(self, texts):
+            time.sleep(1.0)
+            return super().predict(texts)
+
+    server = BackgroundServer(create_app({"clf": Served("clf", "runs/clf", Slow(), ["predict"])})).start()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(httpx.post, f"{server.url}/v1/predict", json={"model": "clf", "inputs": ["hi"]},
+                              timeout=10)
+        time.sleep(0.3)  # the request is in the model now
+        server.stop()
+        response = pending.result()
+    assert response.status_code == 200 and response.json()["outputs"] == [{"label": "short", "probability": 0.75}]
+    with pytest.raises(httpx.ConnectError):  # and then the server is gone
+        httpx.get(f"{server.url}/v1/models", timeout=2)
