@@ -44,7 +44,6 @@ import math
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ from pathlib import Path
 import httpx
 from common import DATA_DIR, REPO, BenchmarkMismatch, check
 
-from seqlab.serve.app import run_name
+from seqlab.serve.app import free_port, run_name
 
 
 @dataclass(frozen=True)
@@ -142,15 +141,9 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(label: str, runs: list[Path], options: list[str], token: str, log: Path) -> Server:
     """``seqlab serve`` on a free port of 127.0.0.1, its output going to ``log``; not waited for."""
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "seqlab", "serve", *map(str, runs), "--host", "127.0.0.1", "--port", str(port),
            "--token", token, *options]
     with open(log, "wb") as out:

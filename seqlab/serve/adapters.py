@@ -80,9 +80,14 @@ def _stack(weights: Sequence[torch.Tensor]) -> np.ndarray:
     return torch.stack([w[0] for w in weights]).float().cpu().numpy()
 
 
+def classifies(predictor: Any) -> bool:
+    """Its ``predict`` gives a label and a probability per text (a forecaster's gives numbers)."""
+    return hasattr(predictor, "predict") and not hasattr(predictor, "forecast")
+
+
 def _label(predictor: Any, text: str) -> str | None:
     """A classifier's label for the text ("positive (97%)"); None for other models."""
-    if not hasattr(predictor, "predict") or hasattr(predictor, "forecast"):
+    if not classifies(predictor):
         return None
     label, probability = predictor.predict([text])[0]
     return f"{label} ({probability:.0%})"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.errors import SeqlabError
-from seqlab.serve.adapters import MAX_TOKENS, Adapter, TooLong, adapter_for, attention_view, embed
+from seqlab.serve.adapters import MAX_TOKENS, Adapter, TooLong, adapter_for, attention_view, classifies, embed
 from seqlab.serve.batcher import DynamicBatcher
 
 CAPABILITIES = ("predict", "translate", "fill_mask", "generate")  # a predictor's own methods
@@ -61,8 +61,7 @@ class Served:
 
 
 def capabilities(predictor: Any, adapter: Adapter | None = None) -> list[str]:
-    found = [c for c in CAPABILITIES if hasattr(predictor, c)]
-    found = [c for c in found if not (c == "predict" and hasattr(predictor, "forecast"))]  # a forecaster's is arrays
+    found = [c for c in CAPABILITIES if hasattr(predictor, c) and (c != "predict" or classifies(predictor))]
     if adapter is not None:
         found += [c for c in ("embed", "attention") if getattr(adapter, c) is not None]
     return found
@@ -161,7 +160,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
 
     @app.exception_handler(SeqlabError)
     async def bad_input(_: Request, err: SeqlabError) -> JSONResponse:
-        return error(413 if isinstance(err, TooLong) else 400, _one_line(err) or "bad input")
+        return error(_status(err), _one_line(err) or "bad input")
 
     @app.exception_handler(Exception)
     async def failed(_: Request, err: Exception) -> JSONResponse:  # a bug, not bad input: still one line of JSON
@@ -214,7 +213,7 @@ def create_app(models: Mapping[str, Served], config: ServeConfig | None = None):
         outputs = await asyncio.gather(*(batcher.submit(text) for text in body.inputs), return_exceptions=True)
         for i, output in enumerate(outputs):
             if isinstance(output, SeqlabError):  # the batcher ran the failing input alone: the error is its own
-                raise ApiError(413 if isinstance(output, TooLong) else 400, f"inputs[{i}]: {_one_line(output)}")
+                raise ApiError(_status(output), f"inputs[{i}]: {_one_line(output)}")
             if isinstance(output, BaseException):
                 raise output
         return {"model": model.name, "outputs": outputs}
@@ -338,6 +337,15 @@ class BodyLimit:
             scope, receive, send)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the OS picks it)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def _is_page(path: str) -> bool:
     return path in ("/", "/explorer", "/docs", "/docs/oauth2-redirect", "/openapi.json") or path.startswith("/static/")
 
@@ -357,6 +365,11 @@ async def _events(first: str | None, pieces) -> Any:
     yield "data: [DONE]\n\n"
 
 
+def _status(err: SeqlabError) -> int:
+    """Bad input is a 400; a text longer than an attention view shows, a 413."""
+    return 413 if isinstance(err, TooLong) else 400
+
+
 def _one_line(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else ""
 
@@ -370,14 +383,9 @@ class BackgroundServer:
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 30.0,
                  stop_timeout: float = 30.0):
-        import socket
-
         import uvicorn
 
-        if port == 0:
-            with socket.socket() as s:
-                s.bind((host, 0))
-                port = s.getsockname()[1]
+        port = port or free_port(host)
         self.url = f"http://{host}:{port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                                     timeout_graceful_shutdown=stop_timeout))
